@@ -1,0 +1,41 @@
+# Stockroom: `make run` serves the API, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench schema migration clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)  ## serve on 127.0.0.1:8000 (migrates, offers the demo shop on an empty store)
+	$(BIN)/python server.py --offer-demo
+
+test: $(STAMP)  ## ruff, then the whole suite on SQLite and PostgreSQL
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)  ## benchmarks against a real server (never part of `make test`)
+	$(BIN)/python -m bench
+
+schema: $(STAMP)  ## print the GraphQL SDL
+	$(BIN)/python server.py export-schema
+
+migration: $(STAMP)  ## autogenerate a migration: make migration m="what changed"
+	$(BIN)/python -m models.migrate revision "$(m)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,128 @@
+"""Async engines and sessions for SQLite (embedded default) and PostgreSQL.
+
+SQLite needs care to never answer "database is locked" under concurrent writers:
+WAL mode lets readers run beside one writer, a busy timeout makes writers queue, and
+every write transaction starts with ``BEGIN IMMEDIATE`` so that it takes the write lock
+up front instead of failing when a read transaction later tries to upgrade.
+"""
+
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 60
+
+_statement_count: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "statement_count", default=None
+)
+
+
+class StatementCounter:
+    """Counts the SQL statements run by the current task and the tasks it starts."""
+
+    def __init__(self) -> None:
+        self._box = [0]
+        self._token: contextvars.Token[list[int] | None] | None = None
+
+    @property
+    def count(self) -> int:
+        return self._box[0]
+
+    def __enter__(self) -> "StatementCounter":
+        self._token = _statement_count.set(self._box)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._token is not None
+        _statement_count.reset(self._token)
+
+
+def _count_statement(*_: Any) -> None:
+    box = _statement_count.get()
+    if box is not None:
+        box[0] += 1
+
+
+def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def _watch(engine: AsyncEngine) -> None:
+    sync: Engine = engine.sync_engine
+    event.listen(sync, "before_cursor_execute", _count_statement)
+
+
+class Database:
+    """The engines and session factories of one database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.read_engine = _sqlite_engine(url, "BEGIN")
+            self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
+            # One writer per process at a time; BEGIN IMMEDIATE orders the processes.
+            self._write_lock: asyncio.Lock | None = asyncio.Lock()
+        else:
+            self.read_engine = create_async_engine(url, pool_size=10, max_overflow=30)
+            self.write_engine = self.read_engine
+            self._write_lock = None
+        for engine in {self.read_engine, self.write_engine}:
+            _watch(engine)
+        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads; its snapshot ends when the block does."""
+        async with self._read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction: commits when the block ends, rolls back on any exception."""
+        async with (
+            self._write_lock or nullcontext(),
+            self._write_sessions() as session,
+            session.begin(),
+        ):
+            yield session
+
+    async def ping(self) -> bool:
+        try:
+            async with self.read_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        for engine in {self.read_engine, self.write_engine}:
+            await engine.dispose()

@@ -1,0 +1,58 @@
+"""Alembic migrations, run in-process: `upgrade(db)` brings a database to head.
+
+`python -m models.migrate revision "message"` autogenerates a new migration by comparing the
+tables in `models/` with a scratch SQLite database upgraded to the current head.
+"""
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from models.engine import Database
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+PG_MIGRATION_LOCK_KEY = 724_011_301  # any constant: serialises migrators sharing one database
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")
+
+
+async def upgrade(db: Database) -> None:
+    """Apply pending migrations; safe when several processes start at once."""
+    async with db.write_engine.begin() as conn:
+        if not db.is_sqlite:
+            await conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK_KEY})"))
+        await conn.run_sync(_upgrade)
+
+
+async def _autogenerate(message: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite+aiosqlite:///{tmp}/scratch.db")
+        await upgrade(db)
+
+        def revision(connection: Connection) -> None:
+            command.revision(alembic_config(connection), message=message, autogenerate=True)
+
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(revision)
+        await db.dispose()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "revision":
+        sys.exit('usage: python -m models.migrate revision "message"')
+    asyncio.run(_autogenerate(sys.argv[2]))

@@ -1,0 +1,29 @@
+"""Settings from the environment (and an optional `.env` file), per API.md section 1."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STOCKROOM_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./stockroom.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    client_id: str | None = None
+    client_secret: str | None = None
+    currency: str = "USD"
+    token_ttl_seconds: int = 3600
+    customer_token_ttl_seconds: int = 7 * 24 * 3600
+    low_stock_threshold: int = 5
+    cart_ttl_days: int = 7
+    log_level: str = "INFO"
+    max_query_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

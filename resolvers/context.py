@@ -1,0 +1,93 @@
+"""The per-request context: database access, caller identity, display currency, DataLoaders."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from domain.auth import Principal
+from domain.catalog import CurrencyTable, load_currency_table
+from domain.pricing import CurrencySpec
+from models.engine import Database
+from models.settings import Settings
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+BatchFn = Callable[["Context", Sequence[Any]], Awaitable[Sequence[Any]]]
+
+
+class PublicError(GraphQLError):
+    """A GraphQL error meant for the client (never masked), with an `extensions.code`."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message, extensions={"code": code})
+
+
+@dataclass
+class Context:
+    db: Database
+    settings: Settings
+    principal: Principal | None
+    request: Any = None
+    response: Any = None
+    customer_id: uuid.UUID | None = None
+    requested_currency: str | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    _currencies: CurrencyTable | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.principal is not None and self.principal.is_admin
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read session. Reads of one request take turns: one connection per request."""
+        async with self._lock, self.db.reader() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction; any exception (a DomainError too) rolls it all back."""
+        async with self.db.transaction() as session:
+            yield session
+        self._currencies = None  # a write may have changed currencies
+
+    def loader(self, batch_fn: BatchFn) -> DataLoader[Any, Any]:
+        """The request's DataLoader for `batch_fn(context, keys)`, made on first use."""
+        key = f"{batch_fn.__module__}.{batch_fn.__qualname__}"
+        loader = self._loaders.get(key)
+        if loader is None:
+
+            async def load(keys: Sequence[Any]) -> Sequence[Any]:
+                return await batch_fn(self, keys)
+
+            loader = self._loaders[key] = DataLoader(load_fn=load)
+        return loader
+
+    async def currencies(self) -> CurrencyTable:
+        if self._currencies is None:
+            async with self.read() as session:
+                self._currencies = await load_currency_table(session)
+        return self._currencies
+
+    async def store_currency(self) -> CurrencySpec:
+        return (await self.currencies()).store
+
+    async def display_currency(self) -> CurrencySpec:
+        """The X-Currency header's currency when given (it must be enabled), else the store's."""
+        table = await self.currencies()
+        if not self.requested_currency:
+            return table.store
+        spec = table.enabled.get(self.requested_currency.upper())
+        if spec is None:
+            raise PublicError(
+                f"X-Currency {self.requested_currency!r} is not an enabled currency", "INVALID"
+            )
+        return spec

@@ -1,0 +1,46 @@
+"""Schema assembly: each area contributes its Query and Mutation types."""
+
+from graphql import GraphQLError
+from strawberry import Schema
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from models.settings import Settings
+from schema import catalog, core
+from schema.errors import ClientSafeErrors
+
+QUERY_TYPES: tuple[type, ...] = (core.CoreQuery, catalog.CatalogQuery)
+MUTATION_TYPES: tuple[type, ...] = (catalog.CatalogMutation,)
+
+
+class StockroomSchema(Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Internal errors are logged by ClientSafeErrors (with the request id); others are the
+        client's business, so nothing more to log here."""
+
+
+def build_schema(settings: Settings) -> Schema:
+    return StockroomSchema(
+        query=merge_types("Query", QUERY_TYPES),
+        mutation=merge_types("Mutation", MUTATION_TYPES),
+        types=[],
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            ClientSafeErrors,
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: ParserCache(maxsize=1000),  # the LRU caches are shared across requests
+            lambda: ValidationCache(maxsize=1000),
+        ],
+    )

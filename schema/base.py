@@ -1,0 +1,214 @@
+"""The API's conventions as reusable pieces (API.md section 3): Money, DisplayPrice, UserError,
+payloads, Relay Node and connections, permissions."""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from domain import pricing
+from domain.errors import DomainError, DomainErrors
+from domain.errors import ErrorCode as DomainErrorCode
+from domain.pagination import Page, PageRequest, PaginationError
+from resolvers.context import Context, PublicError
+from resolvers.ids import encode_id, parse_id
+
+T = TypeVar("T")
+Row = TypeVar("Row")
+StrawberryInfo = Info[Context, None]
+
+ErrorCode = strawberry.enum(
+    DomainErrorCode, name="ErrorCode", description="Why a mutation did not succeed."
+)
+
+
+# --- permissions -----------------------------------------------------------------------
+
+
+class IsAdmin(BasePermission):
+    """Only admin (`client_credentials`) tokens."""
+
+    message = "this operation needs an admin token"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: StrawberryInfo, **kwargs: Any) -> bool:
+        return info.context.is_admin
+
+
+class IsCustomer(BasePermission):
+    """A signed-in customer (X-Customer-Token beside the bearer token)."""
+
+    message = "this operation needs a customer token (X-Customer-Token)"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: StrawberryInfo, **kwargs: Any) -> bool:
+        return info.context.customer_id is not None
+
+
+class IsAdminOrCustomer(BasePermission):
+    """Admins, or a signed-in customer (who then sees only their own records)."""
+
+    message = "this operation needs an admin token or a customer token"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: StrawberryInfo, **kwargs: Any) -> bool:
+        return info.context.is_admin or info.context.customer_id is not None
+
+
+# --- errors and payloads ---------------------------------------------------------------
+
+
+@strawberry.type(description="A business failure of a mutation; the mutation changed nothing.")
+class UserError:
+    code: ErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: list[str] | None = strawberry.field(
+        description='Path into the mutation arguments, e.g. ["input", "quantity"].'
+    )
+
+    @classmethod
+    def from_domain(cls, error: DomainError) -> "UserError":
+        return cls(code=error.code, message=error.message, field=error.field)
+
+
+async def mutate(payload: type[T], run: Callable[[], Awaitable[dict[str, Any]]]) -> T:
+    """Run a mutation body; DomainErrors become the payload's `errors` (the body's write
+    transaction has already rolled back, so nothing changed)."""
+    try:
+        fields = await run()
+    except DomainError as error:
+        return payload(errors=[UserError.from_domain(error)])  # type: ignore[call-arg]
+    except DomainErrors as many:
+        return payload(errors=[UserError.from_domain(e) for e in many.errors])  # type: ignore[call-arg]
+    return payload(**fields, errors=[])  # type: ignore[call-arg]
+
+
+# --- money -----------------------------------------------------------------------------
+
+
+@strawberry.type(description="An amount of money in integer minor units (cents for USD).")
+class Money:
+    amount: int = strawberry.field(description="Minor units, e.g. 1999 for $19.99.")
+    currency: str = strawberry.field(description="ISO 4217 code.")
+    formatted: str = strawberry.field(description="Formatted per the currency, e.g. `$19.99`.")
+
+    @classmethod
+    def of(cls, money: pricing.Money) -> "Money":
+        return cls(amount=money.amount, currency=money.currency.code, formatted=money.formatted)
+
+
+@strawberry.type(description="A price with and without tax, and the tax itself.")
+class DisplayPrice:
+    with_tax: Money
+    without_tax: Money
+    tax: Money
+
+    @classmethod
+    def of(cls, price: pricing.PriceBreakdown) -> "DisplayPrice":
+        return cls(
+            with_tax=Money.of(price.with_tax),
+            without_tax=Money.of(price.without_tax),
+            tax=Money.of(price.tax),
+        )
+
+
+# --- relay -----------------------------------------------------------------------------
+
+
+@strawberry.interface(description="An object with an opaque, globally unique id.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Opaque global id (Relay).")
+
+
+def global_id(type_name: str, pk: uuid.UUID) -> strawberry.ID:
+    return strawberry.ID(encode_id(type_name, pk))
+
+
+NodeResolver = Callable[[StrawberryInfo, uuid.UUID], Awaitable[Node | None]]
+NODE_RESOLVERS: dict[str, NodeResolver] = {}
+
+
+def node_type(type_name: str) -> Callable[[NodeResolver], NodeResolver]:
+    """Register how `node(id:)` fetches objects of `type_name` (with the caller's visibility)."""
+
+    def register(resolver: NodeResolver) -> NodeResolver:
+        NODE_RESOLVERS[type_name] = resolver
+        return resolver
+
+    return register
+
+
+async def resolve_node(info: StrawberryInfo, id: strawberry.ID) -> Node | None:
+    parsed = parse_id(id)
+    if parsed is None or parsed[0] not in NODE_RESOLVERS:
+        return None
+    return await NODE_RESOLVERS[parsed[0]](info, parsed[1])
+
+
+@strawberry.type(description="Where a page sits in the whole list (Relay).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="One item of a page and its cursor.")
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="A page of a list (Relay connection).")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    count_statement: strawberry.Private[Any]
+
+    @strawberry.field(description="How many items match, over all pages.")
+    async def total_count(self, info: StrawberryInfo) -> int:
+        async with info.context.read() as session:
+            return int(await session.scalar(self.count_statement) or 0)
+
+    @classmethod
+    def of(cls, page: Page[Row], convert: Callable[[Row], T]) -> "Connection[T]":
+        edges = [
+            Edge(cursor=c, node=convert(r)) for r, c in zip(page.items, page.cursors, strict=True)
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            count_statement=page.count_statement,
+        )
+
+
+def page_request(
+    first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageRequest:
+    """Pagination arguments, or a clear INVALID error (e.g. `first` above 100)."""
+    try:
+        return PageRequest(first=first, after=after, last=last, before=before)
+    except PaginationError as exc:
+        raise PublicError(str(exc), "INVALID") from exc
+
+
+def input_data(obj: Any) -> dict[str, Any]:
+    """The fields a client actually sent in an input object (UNSET ones left out), recursively
+    as plain dicts, keyed by their Python (snake_case) names."""
+    if isinstance(obj, list):
+        return [input_data(v) for v in obj]  # type: ignore[return-value]
+    if not hasattr(obj, "__strawberry_definition__"):
+        return obj
+    return {
+        name: input_data(value)
+        for name, value in vars(obj).items()
+        if value is not strawberry.UNSET
+    }

@@ -1,0 +1,53 @@
+"""Error handling for every operation: clear codes for expected failures, masked internals.
+
+- A DomainError raised by a query resolver becomes a GraphQL error with its code.
+- A bad pagination argument (size above 100, malformed cursor) becomes an INVALID error.
+- Any other exception is an internal failure: logged with the request id and traceback,
+  shown to the client only as "Internal server error" with the request id to quote.
+"""
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from domain.errors import DomainError
+from domain.pagination import PaginationError
+from resolvers.observability import current_request_id
+
+log = logging.getLogger("stockroom.graphql")
+
+
+def _public_version(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error  # syntax, validation, permission and PublicError errors are meant for clients
+    if isinstance(original, DomainError):
+        code, message = original.code.value, original.message
+    elif isinstance(original, PaginationError):
+        code, message = "INVALID", str(original)
+    else:
+        request_id = current_request_id()
+        log.error(
+            "internal error in %s",
+            ".".join(str(p) for p in error.path or []),
+            exc_info=original,
+            extra={"request_id": request_id},
+        )
+        code, message = "INTERNAL_SERVER_ERROR", "Internal server error"
+        return GraphQLError(
+            message,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": code, "requestId": request_id},
+        )
+    return GraphQLError(message, nodes=error.nodes, path=error.path, extensions={"code": code})
+
+
+class ClientSafeErrors(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [_public_version(e) for e in result.errors]

@@ -1,0 +1,200 @@
+"""HTTP and WebSocket transport: the authenticated GraphQL view, the OAuth token endpoint and
+the health check (API.md sections 1 and 2)."""
+
+import base64
+import binascii
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry import Schema
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from domain.auth import OAuthError, Principal, TokenCache, grant_token, verify_token
+from domain.customers import verify_customer_token
+from models.engine import Database
+from models.settings import Settings
+from resolvers.context import Context
+
+
+class Unauthenticated(Exception):
+    pass
+
+
+class Authenticator:
+    """Checks bearer tokens (and customer tokens) against the database, any process's tokens."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.cache = TokenCache()
+
+    async def principal(self, authorization: str | None) -> Principal:
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("send Authorization: Bearer <token> (POST /oauth/access_token)")
+        principal = self.cache.get(token)
+        if principal is None:
+            async with self.db.reader() as session:
+                principal = await verify_token(session, token)
+            if principal is None:
+                raise Unauthenticated("the access token is unknown or has expired")
+            self.cache.put(token, principal)
+        return principal
+
+    async def customer(self, customer_token: str | None) -> uuid.UUID | None:
+        if not customer_token:
+            return None
+        async with self.db.reader() as session:
+            customer_id = await verify_customer_token(session, customer_token)
+        if customer_id is None:
+            raise Unauthenticated("the customer token is unknown or has expired")
+        return customer_id
+
+
+def unauthenticated_response(message: str) -> JSONResponse:
+    body = {
+        "data": None,
+        "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}],
+    }
+    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+class StockroomGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with authentication in front of every operation.
+
+    Only a browser's plain GET (GraphiQL) is served without a token; GraphiQL sends the
+    Authorization header the user sets in its headers pane.
+    """
+
+    def __init__(self, schema: Schema, db: Database, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        self.db = db
+        self.settings = settings
+        self.auth = Authenticator(db)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            if not self._wants_graphiql(request):
+                try:
+                    request.state.principal = await self.auth.principal(
+                        request.headers.get("authorization")
+                    )
+                    request.state.customer_id = await self.auth.customer(
+                        request.headers.get("x-customer-token")
+                    )
+                except Unauthenticated as exc:
+                    await unauthenticated_response(str(exc))(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
+
+    @staticmethod
+    def _wants_graphiql(request: Request) -> bool:
+        return (
+            request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params
+        )
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        state = request.state
+        return Context(
+            db=self.db,
+            settings=self.settings,
+            principal=getattr(state, "principal", None),
+            customer_id=getattr(state, "customer_id", None),
+            request=request,
+            response=response,
+            requested_currency=request.headers.get("x-currency"),
+        )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """WebSocket clients authenticate in connection_init: {"authorization": "Bearer ..."}."""
+        params = getattr(context, "connection_params", None) or {}
+        if not isinstance(params, dict):
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        try:
+            context.principal = await self.auth.principal(
+                params.get("authorization") or params.get("Authorization")
+            )
+            context.customer_id = await self.auth.customer(params.get("customerToken"))
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError(
+                {"code": "UNAUTHENTICATED", "message": str(exc)}
+            ) from exc
+        return None
+
+
+def _oauth_error(error: OAuthError) -> JSONResponse:
+    headers = {"Cache-Control": "no-store"}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="stockroom"'
+    return JSONResponse(
+        {"error": error.error, "error_description": error.description},
+        status_code=error.status,
+        headers=headers,
+    )
+
+
+async def _token_request_fields(request: Request) -> dict[str, str]:
+    """Form-encoded or JSON body; client credentials may also come as HTTP Basic auth."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise OAuthError(400, "invalid_request", "the JSON body must be an object")
+        fields = {k: str(v) for k, v in body.items() if isinstance(v, str | int)}
+    else:
+        fields = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic" and encoded:
+        try:
+            client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise OAuthError(400, "invalid_request", "malformed Basic credentials") from exc
+        fields.setdefault("client_id", client_id)
+        fields.setdefault("client_secret", secret)
+    return fields
+
+
+def token_endpoint(db: Database, settings: Settings) -> Any:
+    async def endpoint(request: Request) -> Response:
+        try:
+            fields = await _token_request_fields(request)
+            async with db.transaction() as session:
+                grant = await grant_token(
+                    session,
+                    fields.get("grant_type"),
+                    fields.get("client_id"),
+                    fields.get("client_secret"),
+                    settings.token_ttl_seconds,
+                )
+        except OAuthError as error:
+            return _oauth_error(error)
+        except ValueError:
+            return _oauth_error(OAuthError(400, "invalid_request", "the body is not valid JSON"))
+        return JSONResponse(
+            {
+                "access_token": grant.access_token,
+                "token_type": "Bearer",
+                "expires": int(grant.expires_at.timestamp()),
+                "expires_in": grant.expires_in,
+                "identifier": grant.identifier,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    return endpoint
+
+
+def health_endpoint(db: Database) -> Any:
+    async def endpoint(request: Request) -> Response:
+        if await db.ping():
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+
+    return endpoint

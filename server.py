@@ -1,0 +1,172 @@
+"""Stockroom: app factory and command line.
+
+python server.py [--host H] [--port P] [--workers N]   serve (migrates first)
+python server.py create-client NAME                      print a new admin client's credentials
+python server.py export-schema                           print the GraphQL SDL
+python server.py migrate                                 apply pending migrations only
+"""
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from domain import auth, catalog
+from models import migrate
+from models.engine import Database
+from models.settings import Settings, get_settings
+from resolvers.observability import configure_logging, start_request
+from schema import build_schema
+from schema.http import StockroomGraphQL, health_endpoint, token_endpoint
+
+log = logging.getLogger("stockroom")
+
+BackgroundJob = Callable[[Database, Settings], Coroutine[Any, Any, None]]
+BACKGROUND_JOBS: list[BackgroundJob] = []
+"""Periodic jobs each server process runs while it serves (e.g. the expired-cart sweep)."""
+
+
+class RequestIdMiddleware:
+    """Binds a request id to every HTTP request (X-Request-ID in and out) for logs and errors."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = start_request(incoming)
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    """The ASGI app. The database must already be migrated (see `prepare_database`)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    db = db or Database(settings.database_url)
+    view = StockroomGraphQL(build_schema(settings), db, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(job(db, settings)) for job in BACKGROUND_JOBS]
+        yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await db.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/oauth/access_token", token_endpoint(db, settings), methods=["POST"]),
+            Route("/health", health_endpoint(db), methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+async def prepare_database(settings: Settings) -> tuple[str, str] | None:
+    """Migrate to head and bootstrap the store; returns new admin credentials if it made any."""
+    db = Database(settings.database_url)
+    try:
+        await migrate.upgrade(db)
+        async with db.transaction() as session:
+            await catalog.ensure_store_currency(session, settings.currency)
+            if settings.client_id and settings.client_secret:
+                await auth.ensure_configured_client(
+                    session, settings.client_id, settings.client_secret
+                )
+            elif not await auth.has_any_client(session):
+                client, secret = await auth.create_client(session, "default")
+                return client.client_id, secret
+        return None
+    finally:
+        await db.dispose()
+
+
+def print_credentials(client_id: str, secret: str, heading: str) -> None:
+    print(heading)
+    print(f"  client_id:     {client_id}")
+    print(f"  client_secret: {secret}")
+    print("  (the secret is shown only now; it is stored hashed)", flush=True)
+
+
+async def _create_client(settings: Settings, name: str) -> tuple[str, str]:
+    await prepare_database(settings)
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction() as session:
+            client, secret = await auth.create_client(session, name)
+            return client.client_id, secret
+    finally:
+        await db.dispose()
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    created = asyncio.run(prepare_database(settings))
+    if created:
+        print_credentials(*created, heading="Created an admin API client for this new store:")
+    log.info("serving on http://%s:%s/graphql with %d worker(s)", host, port, workers)
+    uvicorn.run(
+        "server:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description="Stockroom headless commerce API")
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.port)
+    parser.add_argument("--workers", type=int, default=1, help="server processes on one database")
+    commands = parser.add_subparsers(dest="command")
+    create = commands.add_parser("create-client", help="create an admin API client")
+    create.add_argument("name")
+    commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    commands.add_parser("migrate", help="apply pending database migrations")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if args.command == "export-schema":
+        print(build_schema(settings).as_str())
+    elif args.command == "create-client":
+        client_id, secret = asyncio.run(_create_client(settings, args.name))
+        print_credentials(client_id, secret, heading=f"Created admin API client {args.name!r}:")
+    elif args.command == "migrate":
+        asyncio.run(prepare_database(settings))
+    else:
+        serve(settings, args.host, args.port, args.workers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""Test fixtures: every test gets a fresh, migrated database on SQLite and on PostgreSQL.
+
+A template database is migrated once per session (a SQLite file, a PostgreSQL template
+database); each test copies it, so a test costs milliseconds, not a migration. The template
+holds an admin API client and two long-lived tokens (admin and storefront).
+"""
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from domain.auth import grant_token
+from models.engine import Database
+from models.settings import Settings
+from server import create_app, prepare_database
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get(
+    "STOCKROOM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_PG = os.environ.get("STOCKROOM_REQUIRE_POSTGRES") == "1"
+ADMIN_CLIENT_ID = "test-admin"
+ADMIN_CLIENT_SECRET = "test-admin-secret"
+TOKEN_TTL = 10 * 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Template:
+    url: str
+    admin_token: str
+    storefront_token: str
+
+
+def _plain_pg_dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(_plain_pg_dsn(PG_URL), timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _postgres_answers() -> str | None:
+    """None when the test PostgreSQL server answers, else why not."""
+    try:
+        asyncio.run(_pg_admin("SELECT 1"))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return f"no PostgreSQL at {PG_URL} ({exc.__class__.__name__}: {exc})"
+    return None
+
+
+async def _build_template(url: str) -> Template:
+    settings = Settings(
+        database_url=url, client_id=ADMIN_CLIENT_ID, client_secret=ADMIN_CLIENT_SECRET
+    )
+    await prepare_database(settings)
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            admin = await grant_token(
+                session, "client_credentials", ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, TOKEN_TTL
+            )
+            storefront = await grant_token(session, "implicit", ADMIN_CLIENT_ID, None, TOKEN_TTL)
+    finally:
+        await db.dispose()
+    return Template(url, admin.access_token, storefront.access_token)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    return asyncio.run(_build_template(f"sqlite+aiosqlite:///{path}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[Template]:
+    reason = _postgres_answers()
+    if reason:
+        if REQUIRE_PG:
+            pytest.fail(f"STOCKROOM_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    name = f"sr_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    template = asyncio.run(
+        _build_template(make_url(PG_URL).set(database=name).render_as_string(False))
+    )
+    yield template
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def template(backend: str, request: pytest.FixtureRequest) -> Template:
+    return request.getfixturevalue(f"{backend}_template")
+
+
+@pytest.fixture
+def db_url(template: Template, backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh copy of the migrated template database for this test."""
+    if backend == "sqlite":
+        source = make_url(template.url).database
+        assert source
+        target = tmp_path / "stockroom.db"
+        shutil.copyfile(source, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    name = f"sr_{uuid.uuid4().hex[:12]}"
+    template_name = make_url(template.url).database
+    asyncio.run(
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}" STRATEGY FILE_COPY')
+    )
+    yield make_url(PG_URL).set(database=name).render_as_string(False)
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, log_level="WARNING")
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """Direct database access for setting up and checking state."""
+    database = Database(settings.database_url)
+    yield database
+    await database.dispose()
+
+
+class Api:
+    """GraphQL over the app's real HTTP interface (in-process ASGI), with the template tokens."""
+
+    def __init__(self, http: httpx.AsyncClient, template: Template) -> None:
+        self.http = http
+        self.tokens = {"admin": template.admin_token, "storefront": template.storefront_token}
+
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_: str | None = "admin",
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        all_headers = dict(headers or {})
+        if as_ is not None:
+            all_headers["Authorization"] = f"Bearer {self.tokens.get(as_, as_)}"
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+        """The whole response body (data and errors)."""
+        return (await self.post(query, variables, **kw)).json()
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+        """The data of a response that must have no errors."""
+        body = await self.gql(query, variables, **kw)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def admin(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+        return await self.data(query, variables, as_="admin", **kw)
+
+    async def storefront(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> Any:
+        return await self.data(query, variables, as_="storefront", **kw)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    yield application
+    await application.state.db.dispose()
+
+
+@pytest.fixture
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+def api(http: httpx.AsyncClient, template: Template) -> Api:
+    return Api(http, template)
+
+
+# --- a real server process -------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    base: str
+    log: Any
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return str(self.log.read().decode(errors="replace"))
+
+
+@asynccontextmanager
+async def running_server(db_url: str, workers: int = 1, **env: str) -> AsyncIterator[LiveServer]:
+    """`python server.py` on a free port, serving once /health answers."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "STOCKROOM_DATABASE_URL": db_url,
+        "STOCKROOM_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    log = tempfile.TemporaryFile()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "server.py",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        cwd=ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_healthy(base, process, log)
+        yield LiveServer(base, log)
+    finally:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        log.close()
+
+
+async def _wait_healthy(base: str, process: asyncio.subprocess.Process, log: Any) -> None:
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                log.seek(0)
+                output = log.read().decode(errors="replace")
+                raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
+            try:
+                if (await client.get(f"{base}/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("server did not become healthy within 30 s")
