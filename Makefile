@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench schema migration clean
+.PHONY: run test lint format bench schema migration migration-reset clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ schema: $(STAMP)  ## print the GraphQL SDL
 
 migration: $(STAMP)  ## autogenerate a migration: make migration m="what changed"
 	$(BIN)/python -m models.migrate revision "$(m)"
+
+migration-reset: $(STAMP)  ## before the first release: regenerate the one initial migration
+	$(BIN)/python -m models.migrate reset
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

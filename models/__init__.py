@@ -2,6 +2,15 @@
 
 from sqlmodel import SQLModel
 
-from models import auth, catalog, customers  # noqa: F401
+from models import (  # noqa: F401
+    auth,
+    carts,
+    catalog,
+    customers,
+    inventory,
+    orders,
+    payments,
+    shipping,
+)
 
 metadata = SQLModel.metadata

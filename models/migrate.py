@@ -2,6 +2,8 @@
 
 `python -m models.migrate revision "message"` autogenerates a new migration by comparing the
 tables in `models/` with a scratch SQLite database upgraded to the current head.
+`python -m models.migrate reset` regenerates the single initial migration from scratch; it is
+for development before the first release only (no deployed database has that migration yet).
 """
 
 import asyncio
@@ -52,7 +54,19 @@ async def _autogenerate(message: str) -> None:
         await db.dispose()
 
 
+def _reset() -> None:
+    versions = sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
+    if len(versions) > 1:
+        sys.exit("more than one migration exists: add a revision instead of resetting")
+    for path in versions:
+        path.unlink()
+    asyncio.run(_autogenerate("initial schema"))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "revision":
-        sys.exit('usage: python -m models.migrate revision "message"')
-    asyncio.run(_autogenerate(sys.argv[2]))
+    if sys.argv[1:2] == ["reset"]:
+        _reset()
+    elif len(sys.argv) == 3 and sys.argv[1] == "revision":
+        asyncio.run(_autogenerate(sys.argv[2]))
+    else:
+        sys.exit('usage: python -m models.migrate revision "message" | reset')

@@ -14,11 +14,12 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from models.settings import Settings
-from schema import catalog, core
+from schema import carts, catalog, core, customers, inventory, orders, payments, shipping
 from schema.errors import ClientSafeErrors
 
-QUERY_TYPES: tuple[type, ...] = (core.CoreQuery, catalog.CatalogQuery)
-MUTATION_TYPES: tuple[type, ...] = (catalog.CatalogMutation,)
+AREAS = (core, catalog, shipping, customers, carts, orders, payments, inventory)
+QUERY_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.QUERIES)
+MUTATION_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.MUTATIONS)
 
 
 class StockroomSchema(Schema):

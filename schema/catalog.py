@@ -211,3 +211,7 @@ class CatalogMutation:
             return {"currency": Currency.of(row)}
 
         return await mutate(CurrencyPayload, run)
+
+
+QUERIES: tuple[type, ...] = (CatalogQuery,)
+MUTATIONS: tuple[type, ...] = (CatalogMutation,)

@@ -10,3 +10,7 @@ class CoreQuery:
     @strawberry.field(description="Any object by its global id, if the caller may see it.")
     async def node(self, info: StrawberryInfo, id: strawberry.ID) -> Node | None:
         return await resolve_node(info, id)
+
+
+QUERIES: tuple[type, ...] = (CoreQuery,)
+MUTATIONS: tuple[type, ...] = ()

@@ -148,7 +148,7 @@ async def test_internal_errors_are_masked_and_carry_the_request_id(api: Api, db:
     from sqlalchemy import text
 
     async with db.transaction() as session:  # type: ignore[attr-defined]
-        await session.execute(text("DROP TABLE tax_band"))
+        await session.execute(text("ALTER TABLE tax_band RENAME TO tax_band_gone"))
     response = await api.post("{ taxBands { name } }", headers={"X-Request-ID": "req-42"})
     error = response.json()["errors"][0]
     assert error["message"] == "Internal server error"

@@ -1,0 +1,152 @@
+"""Stock that never oversells: every change is one conditional UPDATE whose WHERE clause holds
+the rule, so the database decides, whatever the number of server processes.
+
+`available = total - allocated`; the CHECK constraint on `product` keeps
+`0 <= allocated <= total` even against a bug here.
+"""
+
+import uuid
+from collections.abc import Mapping
+from enum import Enum
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import DomainError, ErrorCode
+from models.catalog import Product
+from models.inventory import StockTransaction
+
+
+class StockAction(Enum):
+    INCREMENT = "INCREMENT"
+    DECREMENT = "DECREMENT"
+    ALLOCATE = "ALLOCATE"
+    DEALLOCATE = "DEALLOCATE"
+
+
+def _change(action: StockAction, quantity: int) -> tuple[dict[str, object], ColumnElement[bool]]:
+    """The new column values and the guard for changing stock by hand."""
+    total, allocated = Product.stock_total, Product.stock_allocated
+    if action is StockAction.INCREMENT:
+        return {"stock_total": total + quantity}, total >= 0
+    if action is StockAction.DECREMENT:  # may not take total below allocated
+        return {"stock_total": total - quantity}, total - allocated >= quantity
+    if action is StockAction.ALLOCATE:  # may not exceed available
+        return {"stock_allocated": allocated + quantity}, total - allocated >= quantity
+    return {"stock_allocated": allocated - quantity}, allocated >= quantity  # DEALLOCATE
+
+
+async def change_stock(
+    session: AsyncSession,
+    product_id: uuid.UUID,
+    action: StockAction,
+    quantity: int,
+    order_id: uuid.UUID | None = None,
+) -> StockTransaction:
+    """Apply one stock action to one product and record it; INSUFFICIENT_STOCK if the rule
+    of the action does not hold at this instant."""
+    if quantity < 1:
+        raise DomainError(ErrorCode.INVALID, "quantity must be at least 1", ["input", "quantity"])
+    values, guard = _change(action, quantity)
+    result = await session.execute(
+        update(Product).where(Product.id == product_id, guard).values(**values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        if await session.get(Product, product_id) is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "no product with that id", ["productId"])
+        raise DomainError(
+            ErrorCode.INSUFFICIENT_STOCK,
+            f"not enough stock to {action.value.lower()} {quantity}",
+            ["input", "quantity"],
+        )
+    record = StockTransaction(
+        product_id=product_id, action=action.value, quantity=quantity, order_id=order_id
+    )
+    session.add(record)
+    return record
+
+
+async def managed_lines(
+    session: AsyncSession, lines: Mapping[uuid.UUID, int]
+) -> dict[uuid.UUID, int]:
+    """The lines whose products manage stock, in product-id order."""
+    if not lines:
+        return {}
+    managed = set(
+        (
+            await session.scalars(
+                select(Product.id).where(Product.id.in_(list(lines)), Product.manage_stock)
+            )
+        ).all()
+    )
+    return {pid: lines[pid] for pid in sorted(managed) if lines[pid] > 0}
+
+
+async def allocate_order(
+    session: AsyncSession, order_id: uuid.UUID, lines: Mapping[uuid.UUID, int]
+) -> None:
+    """Allocate every managed line, all or nothing (the caller's transaction rolls back on
+    INSUFFICIENT_STOCK). Products are taken in id order, so two orders racing for the same
+    products lock them in the same order and never deadlock."""
+    for product_id, quantity in (await managed_lines(session, lines)).items():
+        try:
+            await change_stock(session, product_id, StockAction.ALLOCATE, quantity, order_id)
+        except DomainError as error:
+            if error.code is ErrorCode.INSUFFICIENT_STOCK:
+                raise DomainError(
+                    ErrorCode.INSUFFICIENT_STOCK,
+                    "not enough stock available for every item of the order",
+                    ["orderId"],
+                ) from error
+            raise
+
+
+async def deallocate_order(
+    session: AsyncSession, order_id: uuid.UUID, lines: Mapping[uuid.UUID, int]
+) -> None:
+    """Release an order's allocation (decline, voided authorization, cancelled order)."""
+    for product_id, quantity in (await managed_lines(session, lines)).items():
+        await change_stock(session, product_id, StockAction.DEALLOCATE, quantity, order_id)
+
+
+async def fulfil_order(
+    session: AsyncSession, order_id: uuid.UUID, lines: Mapping[uuid.UUID, int]
+) -> None:
+    """Fulfilment: the allocated units leave the building; `total` and `allocated` both drop."""
+    for product_id, quantity in (await managed_lines(session, lines)).items():
+        result = await session.execute(
+            update(Product)
+            .where(Product.id == product_id, Product.stock_allocated >= quantity)
+            .values(
+                stock_total=Product.stock_total - quantity,
+                stock_allocated=Product.stock_allocated - quantity,
+            )
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise DomainError(
+                ErrorCode.INSUFFICIENT_STOCK, "the order's stock is not allocated", ["id"]
+            )
+        session.add(
+            StockTransaction(
+                product_id=product_id,
+                action=StockAction.DECREMENT.value,
+                quantity=quantity,
+                order_id=order_id,
+            )
+        )
+
+
+class StockStatus(Enum):
+    IN_STOCK = "IN_STOCK"
+    LOW_STOCK = "LOW_STOCK"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+
+
+def stock_status(product: Product, low_stock_threshold: int) -> StockStatus:
+    """Unmanaged products are always in stock; managed ones by their available units."""
+    if not product.manage_stock:
+        return StockStatus.IN_STOCK
+    available = product.stock_available
+    if available <= 0:
+        return StockStatus.OUT_OF_STOCK
+    return StockStatus.LOW_STOCK if available <= low_stock_threshold else StockStatus.IN_STOCK

@@ -1,0 +1,4 @@
+"""Carts: types, queries and mutations."""
+
+QUERIES: tuple[type, ...] = ()
+MUTATIONS: tuple[type, ...] = ()

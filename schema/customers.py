@@ -1,0 +1,4 @@
+"""Customers: types, queries and mutations."""
+
+QUERIES: tuple[type, ...] = ()
+MUTATIONS: tuple[type, ...] = ()

@@ -1,0 +1,4 @@
+"""Orders: types, queries and mutations."""
+
+QUERIES: tuple[type, ...] = ()
+MUTATIONS: tuple[type, ...] = ()

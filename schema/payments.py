@@ -1,0 +1,4 @@
+"""Payments: types, queries and mutations."""
+
+QUERIES: tuple[type, ...] = ()
+MUTATIONS: tuple[type, ...] = ()

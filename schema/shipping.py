@@ -1,0 +1,4 @@
+"""Shipping: types, queries and mutations."""
+
+QUERIES: tuple[type, ...] = ()
+MUTATIONS: tuple[type, ...] = ()
