@@ -38,6 +38,7 @@ class Context:
     response: Any = None
     customer_id: uuid.UUID | None = None
     requested_currency: str | None = None
+    connection_params: Any = None  # a WebSocket's connection_init payload (holds the token)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     _currencies: CurrencyTable | None = None

@@ -115,7 +115,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> Any:
         """WebSocket clients authenticate in connection_init: {"authorization": "Bearer ..."}."""
-        params = getattr(context, "connection_params", None) or {}
+        params = context.connection_params or {}
         if not isinstance(params, dict):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         try:
