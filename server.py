@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain import auth, catalog
 from models import migrate
-from models.engine import Database
+from models.engine import Database, StatementCounter
 from models.settings import Settings, get_settings
 from resolvers.observability import configure_logging, start_request
 from schema import build_schema
@@ -35,10 +35,12 @@ BACKGROUND_JOBS: list[BackgroundJob] = []
 
 
 class RequestIdMiddleware:
-    """Binds a request id to every HTTP request (X-Request-ID in and out) for logs and errors."""
+    """Binds a request id to every HTTP request (X-Request-ID in and out) for logs and errors;
+    with `count_sql`, also reports the SQL statements the request ran (X-SQL-Statements)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, count_sql: bool = False) -> None:
         self.app = app
+        self.count_sql = count_sql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,12 +49,21 @@ class RequestIdMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = start_request(incoming)
 
+        counter = StatementCounter() if self.count_sql else None
+
         async def send_with_id(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode()))
+                if counter is not None:
+                    headers.append((b"x-sql-statements", str(counter.count).encode()))
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        if counter is None:
+            await self.app(scope, receive, send_with_id)
+            return
+        with counter:
+            await self.app(scope, receive, send_with_id)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
@@ -81,7 +92,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=lifespan,
     )
     app.state.db = db
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, count_sql=settings.sql_count_header)
     return app
 
 

@@ -48,9 +48,11 @@ class StatementCounter:
         _statement_count.reset(self._token)
 
 
-def _count_statement(*_: Any) -> None:
+def _count_statement(
+    conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool
+) -> None:
     box = _statement_count.get()
-    if box is not None:
+    if box is not None and not statement.startswith("BEGIN"):  # SQLite's explicit BEGINs
         box[0] += 1
 
 

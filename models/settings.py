@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     max_query_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 5000
+    sql_count_header: bool = False
+    """Add X-SQL-Statements (statements the request ran) to responses: for benchmarks."""
 
 
 @lru_cache

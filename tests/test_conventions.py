@@ -154,3 +154,24 @@ async def test_internal_errors_are_masked_and_carry_the_request_id(api: Api, db:
     assert error["message"] == "Internal server error"
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
     assert "tax_band" not in response.text  # no SQL, no stack trace
+
+
+async def test_sql_statement_header_for_benchmarks(settings: object, template: object) -> None:
+    from server import create_app
+
+    counting = settings.model_copy(update={"sql_count_header": True})  # type: ignore[attr-defined]
+    app = create_app(counting)
+    transport = httpx.ASGITransport(app=app)
+    token = template.storefront_token  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        responses = [
+            await client.post(
+                "/graphql",
+                json={"query": "{ currencies { code } taxBands { name } }"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            for _ in range(2)
+        ]
+    await app.state.db.dispose()
+    # the first request also looks its token up; then the token is cached in the process
+    assert [r.headers["x-sql-statements"] for r in responses] == ["3", "2"]
