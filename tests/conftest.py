@@ -8,14 +8,8 @@ holds an admin API client and two long-lived tokens (admin and storefront).
 import asyncio
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +19,12 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from bench.harness import ROOT, LiveServer, running_server  # noqa: F401 (fixtures' users)
 from domain.auth import grant_token
 from models.engine import Database
 from models.settings import Settings
 from server import create_app, prepare_database
 
-ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
     "STOCKROOM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
@@ -212,74 +206,4 @@ def api(http: httpx.AsyncClient, template: Template) -> Api:
     return Api(http, template)
 
 
-# --- a real server process -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class LiveServer:
-    base: str
-    log: Any
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return str(self.log.read().decode(errors="replace"))
-
-
-@asynccontextmanager
-async def running_server(db_url: str, workers: int = 1, **env: str) -> AsyncIterator[LiveServer]:
-    """`python server.py` on a free port, serving once /health answers."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "STOCKROOM_DATABASE_URL": db_url,
-        "STOCKROOM_LOG_LEVEL": "WARNING",
-        **env,
-    }
-    log = tempfile.TemporaryFile()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "server.py",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        cwd=ROOT,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await _wait_healthy(base, process, log)
-        yield LiveServer(base, log)
-    finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-        log.close()
-
-
-async def _wait_healthy(base: str, process: asyncio.subprocess.Process, log: Any) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                log.seek(0)
-                output = log.read().decode(errors="replace")
-                raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
-            try:
-                if (await client.get(f"{base}/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("server did not become healthy within 30 s")
+# --- a real server process: see bench.harness.running_server -----------------------------

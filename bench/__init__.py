@@ -1,0 +1,1 @@
+"""Benchmarks: real Stockroom servers driven over HTTP (`make bench`)."""
