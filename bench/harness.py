@@ -116,6 +116,7 @@ class LoadResult:
     latencies_ms: list[float]
     errors: int
     sql_statements: int | None
+    first_error: str | None = None
 
     @property
     def rps(self) -> float:
@@ -139,31 +140,38 @@ async def drive(call: Call, concurrency: int, total: int, warmup: int = 20) -> L
         for _ in range(warmup):
             await call(client)
         latencies: list[float] = []
-        errors = 0
+        failures: list[str] = []
         sql: list[int] = []
         remaining = total
 
         async def worker() -> None:
-            nonlocal remaining, errors
+            nonlocal remaining
             while remaining > 0:
                 remaining -= 1
                 started = time.perf_counter()
                 try:
                     response = await call(client)
-                except httpx.HTTPError:
-                    errors += 1
+                except Exception as exc:  # counted and reported, never hidden
+                    failures.append(repr(exc)[:300])
                     continue
                 latencies.append((time.perf_counter() - started) * 1000)
                 if response is not None:
                     if response.status_code != 200 or "errors" in response.json():
-                        errors += 1
+                        failures.append(response.text[:300])
                     if "x-sql-statements" in response.headers:
                         sql.append(int(response.headers["x-sql-statements"]))
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return LoadResult(total, elapsed, latencies, errors, max(sql) if sql else None)
+    return LoadResult(
+        total,
+        elapsed,
+        latencies,
+        len(failures),
+        max(sql) if sql else None,
+        failures[0] if failures else None,
+    )
 
 
 def graphql_call(base: str, token: str, query: str, variables: dict[str, Any]) -> Call:
