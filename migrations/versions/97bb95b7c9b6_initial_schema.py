@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 49bd9d0de5cb
+Revision ID: 97bb95b7c9b6
 Revises: 
-Create Date: 2026-11-22 09:54:18.038696
+Create Date: 2026-11-22 09:57:26.648939
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 
 import models.base
 
-revision: str = '49bd9d0de5cb'
+revision: str = '97bb95b7c9b6'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,60 @@
+"""Shipping resolvers: arguments in, domain call, rows out; and the shipping-method DataLoader."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from domain import shipping
+from domain.pricing import PriceBreakdown, breakdown
+from models.shipping import ShippingMethod
+from resolvers import catalog
+from resolvers.context import Context
+
+
+async def load_methods(ctx: Context, ids: Sequence[uuid.UUID]) -> list[ShippingMethod | None]:
+    async with ctx.read() as session:
+        return await shipping.methods_by_ids(session, ids)
+
+
+async def shipping_method_row(ctx: Context, pk: uuid.UUID) -> ShippingMethod | None:
+    """Any method by id, disabled ones too (e.g. the method an order was placed with)."""
+    return await ctx.loader(load_methods).load(pk)
+
+
+async def visible_method(ctx: Context, pk: uuid.UUID) -> ShippingMethod | None:
+    """A method by id; disabled methods only for admins."""
+    row = await shipping_method_row(ctx, pk)
+    return row if row is not None and (row.enabled or ctx.is_admin) else None
+
+
+async def methods(ctx: Context) -> list[ShippingMethod]:
+    """Enabled methods, cheapest first; admins also see disabled ones."""
+    async with ctx.read() as session:
+        return await shipping.list_methods(session, include_disabled=ctx.is_admin)
+
+
+async def eligible_methods(ctx: Context, subtotal: int, weight: int) -> list[ShippingMethod]:
+    async with ctx.read() as session:
+        return await shipping.eligible_methods(session, subtotal, weight)
+
+
+async def create_method(ctx: Context, data: dict[str, Any]) -> ShippingMethod:
+    async with ctx.write() as session:
+        return await shipping.create_method(session, data)
+
+
+async def update_method(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> ShippingMethod:
+    async with ctx.write() as session:
+        return await shipping.update_method(session, pk, data)
+
+
+async def delete_method(ctx: Context, pk: uuid.UUID) -> ShippingMethod:
+    async with ctx.write() as session:
+        return await shipping.delete_method(session, pk)
+
+
+async def price(ctx: Context, row: ShippingMethod) -> PriceBreakdown:
+    """The method's price in the request's display currency, taxed at its band's rate."""
+    band = await catalog.tax_band(ctx, row.tax_band_id) if row.tax_band_id else None
+    store, target = await ctx.store_currency(), await ctx.display_currency()
+    return breakdown(row.price, band.rate if band else None, store, target)
