@@ -1,11 +1,12 @@
-"""Catalogue tables: tax bands, currencies, products (and the rest of the catalogue)."""
+"""Catalogue tables: tax bands, currencies, products, categories, brands, collections,
+variations and their options, and custom-field definitions."""
 
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, Text, text
+from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint, text
 from sqlmodel import Column, Field, SQLModel
 
 from models.base import DecimalText, UTCDateTime, new_id, utcnow
@@ -66,21 +67,40 @@ class Product(SQLModel, table=True):
         CheckConstraint(
             "stock_allocated >= 0 AND stock_allocated <= stock_total", name="ck_product_stock"
         ),
-        Index("ix_product_status_name", "status", "name", "id"),
+        CheckConstraint("price >= 0", name="ck_product_price"),
+        CheckConstraint("sale_price IS NULL OR sale_price >= 0", name="ck_product_sale_price"),
+        # Storefront listings filter on status and sort; admin listings sort without it.
+        Index("ix_product_status_name", "status", "sort_name", "id"),
         Index("ix_product_status_price", "status", "price", "id"),
         Index("ix_product_status_created", "status", "created_at", "id"),
         Index("ix_product_status_updated", "status", "updated_at", "id"),
+        Index("ix_product_name", "sort_name", "id"),
+        Index("ix_product_price", "price", "id"),
+        Index("ix_product_created", "created_at", "id"),
+        Index("ix_product_updated", "updated_at", "id"),
+        # One child per option combination: rebuilding children can never duplicate one.
+        UniqueConstraint("parent_id", "combination_key", name="uq_product_parent_combination"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     sku: str = Field(max_length=120, unique=True, index=True)
     slug: str = Field(max_length=200, unique=True, index=True)
     name: str = Field(max_length=300)
+    sort_name: str = Field(
+        default="", max_length=300, description="casefolded name: NAME sorting ignores case"
+    )
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    status: str = Field(default="DRAFT", max_length=10)
+    status: str = Field(default="DRAFT", max_length=10)  # LIVE | DRAFT
     price: int = Field(description="Minor units of the store currency, without tax.")
     sale_price: int | None = Field(default=None)
     tax_band_id: uuid.UUID | None = Field(default=None, foreign_key="tax_band.id", index=True)
+    brand_id: uuid.UUID | None = Field(
+        default=None, foreign_key="brand.id", ondelete="SET NULL", index=True
+    )
+    parent_id: uuid.UUID | None = Field(default=None, foreign_key="product.id", ondelete="CASCADE")
+    combination_key: str | None = Field(
+        default=None, max_length=400, description="a child's option ids, sorted, comma-separated"
+    )
     weight: int | None = Field(default=None, description="Grams.")
     requires_shipping: bool = Field(default=True)
     manage_stock: bool = Field(default=False)
@@ -102,3 +122,147 @@ class Product(SQLModel, table=True):
     @property
     def stock_available(self) -> int:
         return self.stock_total - self.stock_allocated
+
+
+class Category(SQLModel, table=True):
+    """A node of the category tree; `position` orders siblings (0, 1, 2, ...)."""
+
+    __tablename__ = "category"
+    __table_args__ = (Index("ix_category_parent_position", "parent_id", "position", "name"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=200, unique=True, index=True)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    parent_id: uuid.UUID | None = Field(default=None, foreign_key="category.id")
+    position: int = Field(default=0)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class Brand(SQLModel, table=True):
+    __tablename__ = "brand"
+    __table_args__ = (Index("ix_brand_status_name", "status", "name", "id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=200, unique=True, index=True)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="LIVE", max_length=10)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class Collection(SQLModel, table=True):
+    __tablename__ = "collection"
+    __table_args__ = (Index("ix_collection_status_name", "status", "name", "id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=200, unique=True, index=True)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="LIVE", max_length=10)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class ProductCategory(SQLModel, table=True):
+    """Product <-> category. The primary key serves "categories of these products"; the index
+    serves "products of these categories"."""
+
+    __tablename__ = "product_category"
+    __table_args__ = (Index("ix_product_category_category", "category_id", "product_id"),)
+
+    product_id: uuid.UUID = Field(foreign_key="product.id", ondelete="CASCADE", primary_key=True)
+    category_id: uuid.UUID = Field(foreign_key="category.id", ondelete="CASCADE", primary_key=True)
+
+
+class ProductCollection(SQLModel, table=True):
+    __tablename__ = "product_collection"
+    __table_args__ = (Index("ix_product_collection_collection", "collection_id", "product_id"),)
+
+    product_id: uuid.UUID = Field(foreign_key="product.id", ondelete="CASCADE", primary_key=True)
+    collection_id: uuid.UUID = Field(
+        foreign_key="collection.id", ondelete="CASCADE", primary_key=True
+    )
+
+
+class Variation(SQLModel, table=True):
+    """An axis of options of a product (size, colour); `position` is the order of creation,
+    which is the order of the SKU and slug suffixes of its children."""
+
+    __tablename__ = "variation"
+    __table_args__ = (
+        UniqueConstraint("product_id", "name", name="uq_variation_product_name"),
+        Index("ix_variation_product_position", "product_id", "position"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    product_id: uuid.UUID = Field(foreign_key="product.id", ondelete="CASCADE")
+    name: str = Field(max_length=100)
+    position: int = Field(default=0)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class VariationOption(SQLModel, table=True):
+    """One value of a variation, with its modifiers for the child products built from it."""
+
+    __tablename__ = "variation_option"
+    __table_args__ = (
+        UniqueConstraint("variation_id", "name", name="uq_variation_option_name"),
+        Index("ix_variation_option_variation_position", "variation_id", "position"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    variation_id: uuid.UUID = Field(foreign_key="variation.id", ondelete="CASCADE")
+    name: str = Field(max_length=100)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    price_change: int = Field(default=0, description="Minor units of the store currency.")
+    sku_suffix: str = Field(max_length=60)
+    slug_suffix: str = Field(max_length=100)
+    position: int = Field(default=0)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class FieldDefinition(SQLModel, table=True):
+    """A custom field (Moltin "flow" field) that products, orders or customers may carry."""
+
+    __tablename__ = "field_definition"
+    __table_args__ = (UniqueConstraint("entity", "slug", name="uq_field_definition_entity_slug"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    entity: str = Field(max_length=20)  # PRODUCT | ORDER | CUSTOMER
+    slug: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    type: str = Field(max_length=10)  # STRING | INTEGER | FLOAT | BOOLEAN | DATE | CHOICE
+    required: bool = Field(default=False)
+    choices: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

@@ -2,13 +2,31 @@
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from domain import catalog
-from models.catalog import Currency, TaxBand
+from domain import catalog, customfields
+from domain.inventory import StockStatus
+from domain.inventory import stock_status as inventory_stock_status
+from domain.pagination import Page, PageRequest, PaginationError, SortKey, decode_cursor, paginate
+from domain.pricing import PriceBreakdown
+from models.catalog import (
+    Brand,
+    Category,
+    Collection,
+    Currency,
+    FieldDefinition,
+    Product,
+    ProductCategory,
+    ProductCollection,
+    TaxBand,
+    Variation,
+    VariationOption,
+)
 from resolvers.context import Context
+from resolvers.ids import decode_id, decode_ids
 
 
 async def load_tax_bands(ctx: Context, ids: Sequence[uuid.UUID]) -> list[TaxBand | None]:
@@ -75,3 +93,491 @@ async def update_currency(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> 
 async def delete_currency(ctx: Context, pk: uuid.UUID) -> Currency:
     async with ctx.write() as session:
         return await catalog.delete_currency(session, pk)
+
+
+# --- products --------------------------------------------------------------------------
+
+
+def visible(ctx: Context, row: Product | Brand | Collection | None) -> bool:
+    """Whether the caller may see the row: admins see everything, others LIVE rows only."""
+    return row is not None and (ctx.is_admin or row.status == catalog.Status.LIVE.value)
+
+
+async def load_products(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Product | None]:
+    async with ctx.read() as session:
+        rows = (await session.scalars(select(Product).where(Product.id.in_(ids)))).all()
+    by_id = {r.id: r for r in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def product_row(ctx: Context, pk: uuid.UUID) -> Product | None:
+    """Any product by id, whatever its status (for cart and order lines that show theirs)."""
+    return await ctx.loader(load_products).load(pk)
+
+
+async def product(ctx: Context, pk: uuid.UUID | None) -> Product | None:
+    """A product the caller may see (storefronts: LIVE only)."""
+    row = await product_row(ctx, pk) if pk else None
+    return row if visible(ctx, row) else None
+
+
+async def product_by(
+    ctx: Context, pk: uuid.UUID | None, slug: str | None, sku: str | None
+) -> Product | None:
+    if pk is not None:
+        return await product(ctx, pk)
+    column, value = (Product.slug, slug) if slug is not None else (Product.sku, sku)
+    async with ctx.read() as session:
+        row = await session.scalar(select(Product).where(column == value))
+    return row if visible(ctx, row) else None
+
+
+CURSOR_TYPES: dict[catalog.ProductSortField, type] = {
+    catalog.ProductSortField.NAME: str,
+    catalog.ProductSortField.PRICE: int,
+    catalog.ProductSortField.CREATED_AT: datetime,
+    catalog.ProductSortField.UPDATED_AT: datetime,
+}
+
+
+def _check_cursors(request: PageRequest, field: catalog.ProductSortField) -> None:
+    """A cursor must come from a listing in the same sort order (else INVALID, not a crash)."""
+    for cursor in (request.after, request.before):
+        if cursor is None:
+            continue
+        value, pk = decode_cursor(cursor, 2)
+        wanted = CURSOR_TYPES[field]
+        if (
+            not isinstance(value, wanted)
+            or isinstance(value, bool)
+            or not isinstance(pk, uuid.UUID)
+        ):
+            raise PaginationError("the cursor belongs to another sort order; start again")
+
+
+async def products(
+    ctx: Context,
+    query: catalog.ProductQuery,
+    sort: catalog.ProductSortField,
+    descending: bool,
+    request: PageRequest,
+) -> Page[Product]:
+    _check_cursors(request, sort)
+    stmt = catalog.product_statement(query, storefront=not ctx.is_admin)
+    keys = catalog.product_sort_keys(sort)
+    async with ctx.read() as session:
+        return await paginate(session, stmt, keys, descending, request)
+
+
+async def load_children(ctx: Context, parent_ids: Sequence[uuid.UUID]) -> list[list[Product]]:
+    stmt = select(Product).where(Product.parent_id.in_(parent_ids))
+    if not ctx.is_admin:
+        stmt = stmt.where(Product.status == catalog.Status.LIVE.value)
+    async with ctx.read() as session:
+        rows = (await session.scalars(stmt.order_by(Product.created_at, Product.sku))).all()
+    return _group(parent_ids, rows, lambda r: r.parent_id)
+
+
+async def children(ctx: Context, parent_id: uuid.UUID) -> list[Product]:
+    return await ctx.loader(load_children).load(parent_id)
+
+
+def _group(
+    keys: Sequence[Any], rows: Sequence[Any], key_of: Any, value_of: Any = None
+) -> list[list[Any]]:
+    """Rows grouped per key, in the keys' order (a DataLoader's answer)."""
+    groups: dict[Any, list[Any]] = {k: [] for k in keys}
+    for row in rows:
+        groups[key_of(row)].append(value_of(row) if value_of else row)
+    return [groups[k] for k in keys]
+
+
+async def create_product(ctx: Context, data: dict[str, Any]) -> Product:
+    async with ctx.write() as session:
+        return await catalog.create_product(session, _decode_product_ids(data))
+
+
+async def update_product(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> Product:
+    async with ctx.write() as session:
+        return await catalog.update_product(session, pk, _decode_product_ids(data))
+
+
+async def delete_product(ctx: Context, pk: uuid.UUID) -> Product:
+    async with ctx.write() as session:
+        return await catalog.delete_product(session, pk)
+
+
+def _decode_product_ids(data: dict[str, Any]) -> dict[str, Any]:
+    """Global ids of a product input as primary keys (NOT_FOUND naming the field if foreign)."""
+    data = dict(data)
+    for key, name, kind in (
+        ("tax_band_id", "taxBandId", "TaxBand"),
+        ("brand_id", "brandId", "Brand"),
+    ):
+        if data.get(key) is not None:
+            data[key] = decode_id(data[key], kind, ["input", name])
+    for key, name, kind in (
+        ("category_ids", "categoryIds", "Category"),
+        ("collection_ids", "collectionIds", "Collection"),
+    ):
+        if data.get(key) is not None:
+            data[key] = decode_ids(data[key], kind, ["input", name])
+    return data
+
+
+# --- categories, brands, collections of products ---------------------------------------
+
+
+async def load_product_categories(
+    ctx: Context, product_ids: Sequence[uuid.UUID]
+) -> list[list[Category]]:
+    stmt = (
+        select(ProductCategory.product_id, Category)
+        .join(Category, Category.id == ProductCategory.category_id)
+        .where(ProductCategory.product_id.in_(product_ids))
+        .order_by(Category.position, Category.name, Category.id)
+    )
+    async with ctx.read() as session:
+        rows = (await session.execute(stmt)).all()
+    return _group(product_ids, rows, lambda r: r[0], lambda r: r[1])
+
+
+async def product_categories(ctx: Context, product_id: uuid.UUID) -> list[Category]:
+    return await ctx.loader(load_product_categories).load(product_id)
+
+
+async def load_product_collections(
+    ctx: Context, product_ids: Sequence[uuid.UUID]
+) -> list[list[Collection]]:
+    stmt = (
+        select(ProductCollection.product_id, Collection)
+        .join(Collection, Collection.id == ProductCollection.collection_id)
+        .where(ProductCollection.product_id.in_(product_ids))
+        .order_by(Collection.name, Collection.id)
+    )
+    if not ctx.is_admin:
+        stmt = stmt.where(Collection.status == catalog.Status.LIVE.value)
+    async with ctx.read() as session:
+        rows = (await session.execute(stmt)).all()
+    return _group(product_ids, rows, lambda r: r[0], lambda r: r[1])
+
+
+async def product_collections(ctx: Context, product_id: uuid.UUID) -> list[Collection]:
+    return await ctx.loader(load_product_collections).load(product_id)
+
+
+async def load_brands(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Brand | None]:
+    async with ctx.read() as session:
+        rows = (await session.scalars(select(Brand).where(Brand.id.in_(ids)))).all()
+    by_id = {r.id: r for r in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def load_collections(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Collection | None]:
+    async with ctx.read() as session:
+        rows = (await session.scalars(select(Collection).where(Collection.id.in_(ids)))).all()
+    by_id = {r.id: r for r in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def brand(ctx: Context, pk: uuid.UUID | None) -> Brand | None:
+    row = await ctx.loader(load_brands).load(pk) if pk else None
+    return row if visible(ctx, row) else None
+
+
+async def collection(ctx: Context, pk: uuid.UUID | None) -> Collection | None:
+    row = await ctx.loader(load_collections).load(pk) if pk else None
+    return row if visible(ctx, row) else None
+
+
+async def group_by_slug(ctx: Context, model: type[Brand] | type[Collection], slug: str) -> Any:
+    async with ctx.read() as session:
+        row = await session.scalar(select(model).where(model.slug == slug))
+    return row if visible(ctx, row) else None
+
+
+async def groups(
+    ctx: Context, model: type[Brand] | type[Collection], request: PageRequest
+) -> Page[Any]:
+    """Brands or collections by name (storefronts: LIVE ones)."""
+    stmt = select(model)
+    if not ctx.is_admin:
+        stmt = stmt.where(model.status == catalog.Status.LIVE.value)
+    keys = [SortKey(model.name, lambda r: r.name), SortKey(model.id, lambda r: r.id)]
+    for cursor in (request.after, request.before):
+        if cursor is not None and not isinstance(decode_cursor(cursor, 2)[0], str):
+            raise PaginationError("the cursor belongs to another list; start again")
+    async with ctx.read() as session:
+        return await paginate(session, stmt, keys, False, request)
+
+
+async def create_group(ctx: Context, model: Any, data: dict[str, Any]) -> Any:
+    async with ctx.write() as session:
+        return await catalog.create_group(session, model, data)
+
+
+async def update_group(ctx: Context, model: Any, pk: uuid.UUID, data: dict[str, Any]) -> Any:
+    async with ctx.write() as session:
+        return await catalog.update_group(session, model, pk, data)
+
+
+async def delete_group(ctx: Context, model: Any, pk: uuid.UUID) -> Any:
+    async with ctx.write() as session:
+        return await catalog.delete_group(session, model, pk)
+
+
+# --- the category tree -----------------------------------------------------------------
+
+
+async def load_categories(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Category | None]:
+    async with ctx.read() as session:
+        rows = (await session.scalars(select(Category).where(Category.id.in_(ids)))).all()
+    by_id = {r.id: r for r in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def category(ctx: Context, pk: uuid.UUID | None) -> Category | None:
+    return await ctx.loader(load_categories).load(pk) if pk else None
+
+
+async def category_by_slug(ctx: Context, slug: str) -> Category | None:
+    async with ctx.read() as session:
+        return await session.scalar(select(Category).where(Category.slug == slug))
+
+
+async def load_subcategories(ctx: Context, parent_ids: Sequence[uuid.UUID]) -> list[list[Category]]:
+    stmt = (
+        select(Category)
+        .where(Category.parent_id.in_(parent_ids))
+        .order_by(Category.position, Category.name, Category.id)
+    )
+    async with ctx.read() as session:
+        rows = (await session.scalars(stmt)).all()
+    return _group(parent_ids, rows, lambda r: r.parent_id)
+
+
+async def subcategories(ctx: Context, parent_id: uuid.UUID) -> list[Category]:
+    return await ctx.loader(load_subcategories).load(parent_id)
+
+
+async def categories(ctx: Context, parent_id: uuid.UUID | None) -> Sequence[Category]:
+    """The root categories, or the children of `parent_id`, in position order."""
+    if parent_id is not None:
+        return await subcategories(ctx, parent_id)
+    stmt = select(Category).where(Category.parent_id.is_(None))
+    async with ctx.read() as session:
+        return (
+            await session.scalars(stmt.order_by(Category.position, Category.name, Category.id))
+        ).all()
+
+
+async def create_category(ctx: Context, data: dict[str, Any]) -> Category:
+    data = _decode_parent(data, ["input", "parentId"])
+    async with ctx.write() as session:
+        return await catalog.create_category(session, data)
+
+
+async def update_category(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> Category:
+    data = _decode_parent(data, ["input", "parentId"])
+    async with ctx.write() as session:
+        return await catalog.update_category(session, pk, data)
+
+
+def _decode_parent(data: dict[str, Any], field: list[str]) -> dict[str, Any]:
+    if data.get("parent_id") is not None:
+        data = {**data, "parent_id": decode_id(data["parent_id"], "Category", field)}
+    return data
+
+
+async def reorder_categories(ctx: Context, moves: list[dict[str, Any]]) -> list[Category]:
+    """Moves as sent: `parentId` null makes a root, left out keeps the parent; `position` left
+    out puts the category last among its siblings."""
+    decoded = [
+        catalog.CategoryMove(
+            id=decode_id(move["id"], "Category", ["input", str(i), "id"]),
+            parent_id=_decode_parent(move, ["input", str(i), "parentId"]).get("parent_id"),
+            position=move.get("position"),
+            keep_parent="parent_id" not in move,
+        )
+        for i, move in enumerate(moves)
+    ]
+    async with ctx.write() as session:
+        return await catalog.reorder_categories(session, decoded)
+
+
+async def delete_category(ctx: Context, pk: uuid.UUID) -> Category:
+    async with ctx.write() as session:
+        return await catalog.delete_category(session, pk)
+
+
+# --- variations ------------------------------------------------------------------------
+
+
+async def load_variations(ctx: Context, product_ids: Sequence[uuid.UUID]) -> list[list[Variation]]:
+    stmt = (
+        select(Variation)
+        .where(Variation.product_id.in_(product_ids))
+        .order_by(Variation.position, Variation.created_at, Variation.id)
+    )
+    async with ctx.read() as session:
+        rows = (await session.scalars(stmt)).all()
+    return _group(product_ids, rows, lambda r: r.product_id)
+
+
+async def variations(ctx: Context, product_id: uuid.UUID) -> list[Variation]:
+    return await ctx.loader(load_variations).load(product_id)
+
+
+async def load_options(
+    ctx: Context, variation_ids: Sequence[uuid.UUID]
+) -> list[list[VariationOption]]:
+    stmt = (
+        select(VariationOption)
+        .where(VariationOption.variation_id.in_(variation_ids))
+        .order_by(VariationOption.position, VariationOption.created_at, VariationOption.id)
+    )
+    async with ctx.read() as session:
+        rows = (await session.scalars(stmt)).all()
+    return _group(variation_ids, rows, lambda r: r.variation_id)
+
+
+async def options(ctx: Context, variation_id: uuid.UUID) -> list[VariationOption]:
+    return await ctx.loader(load_options).load(variation_id)
+
+
+async def load_options_by_id(
+    ctx: Context, ids: Sequence[uuid.UUID]
+) -> list[VariationOption | None]:
+    async with ctx.read() as session:
+        rows = (
+            await session.scalars(select(VariationOption).where(VariationOption.id.in_(ids)))
+        ).all()
+    by_id = {r.id: r for r in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def child_options(ctx: Context, row: Product) -> list[VariationOption]:
+    """The options a child product was built from, in variation order."""
+    if not row.combination_key:
+        return []
+    ids = [uuid.UUID(hex=h) for h in row.combination_key.split(",")]
+    found = [o for o in await ctx.loader(load_options_by_id).load_many(ids) if o is not None]
+    order = (
+        {v.id: v.position for v in await variations(ctx, row.parent_id)} if row.parent_id else {}
+    )
+    return sorted(found, key=lambda o: order.get(o.variation_id, 0))
+
+
+async def load_variations_by_id(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Variation | None]:
+    async with ctx.read() as session:
+        rows = (await session.scalars(select(Variation).where(Variation.id.in_(ids)))).all()
+    by_id = {r.id: r for r in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def variation(ctx: Context, pk: uuid.UUID) -> Variation | None:
+    """A variation, if the caller may see its product."""
+    row = await ctx.loader(load_variations_by_id).load(pk)
+    return row if row is not None and await product(ctx, row.product_id) else None
+
+
+async def option(ctx: Context, pk: uuid.UUID) -> VariationOption | None:
+    row = await ctx.loader(load_options_by_id).load(pk)
+    return row if row is not None and await variation(ctx, row.variation_id) else None
+
+
+async def create_variation(ctx: Context, product_id: uuid.UUID, data: dict[str, Any]) -> Variation:
+    async with ctx.write() as session:
+        return await catalog.create_variation(session, product_id, data)
+
+
+async def update_variation(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> Variation:
+    async with ctx.write() as session:
+        return await catalog.update_variation(session, pk, data)
+
+
+async def delete_variation(ctx: Context, pk: uuid.UUID) -> Variation:
+    async with ctx.write() as session:
+        return await catalog.delete_variation(session, pk)
+
+
+async def create_option(
+    ctx: Context, variation_id: uuid.UUID, data: dict[str, Any]
+) -> VariationOption:
+    async with ctx.write() as session:
+        return await catalog.create_option(session, variation_id, data)
+
+
+async def update_option(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> VariationOption:
+    async with ctx.write() as session:
+        return await catalog.update_option(session, pk, data)
+
+
+async def delete_option(ctx: Context, pk: uuid.UUID) -> VariationOption:
+    async with ctx.write() as session:
+        return await catalog.delete_option(session, pk)
+
+
+async def build_children(ctx: Context, product_id: uuid.UUID) -> Product:
+    async with ctx.write() as session:
+        return await catalog.build_children(session, product_id)
+
+
+# --- custom fields ---------------------------------------------------------------------
+
+
+async def load_field_definitions(
+    ctx: Context, entities: Sequence[str]
+) -> list[list[FieldDefinition]]:
+    stmt = select(FieldDefinition).where(FieldDefinition.entity.in_(entities))
+    async with ctx.read() as session:
+        rows = (await session.scalars(stmt.order_by(FieldDefinition.slug))).all()
+    return _group(entities, rows, lambda r: r.entity)
+
+
+async def field_definitions(ctx: Context, entity: str) -> list[FieldDefinition]:
+    return await ctx.loader(load_field_definitions).load(entity)
+
+
+async def custom_fields(ctx: Context, entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Stored custom-field values that still have a definition (one query per request)."""
+    defined = {d.slug for d in await field_definitions(ctx, entity)}
+    return {k: v for k, v in values.items() if k in defined}
+
+
+async def field_definition(ctx: Context, pk: uuid.UUID) -> FieldDefinition | None:
+    async with ctx.read() as session:
+        return await session.get(FieldDefinition, pk)
+
+
+async def create_field_definition(ctx: Context, data: dict[str, Any]) -> FieldDefinition:
+    async with ctx.write() as session:
+        return await customfields.create_definition(session, data)
+
+
+async def update_field_definition(
+    ctx: Context, pk: uuid.UUID, data: dict[str, Any]
+) -> FieldDefinition:
+    async with ctx.write() as session:
+        return await customfields.update_definition(session, pk, data)
+
+
+async def delete_field_definition(ctx: Context, pk: uuid.UUID) -> FieldDefinition:
+    async with ctx.write() as session:
+        return await customfields.delete_definition(session, pk)
+
+
+# --- prices and stock as shown ---------------------------------------------------------
+
+
+async def display_price(ctx: Context, amount: int, tax_band_id: uuid.UUID | None) -> PriceBreakdown:
+    """A store-currency amount without tax, shown in the request's currency with its tax band's
+    tax (the currency table is read once per request, tax bands through a DataLoader)."""
+    target = await ctx.display_currency()
+    store = await ctx.store_currency()
+    band = await tax_band(ctx, tax_band_id) if tax_band_id else None
+    return catalog.product_price(amount, band.rate if band else None, store, target)
+
+
+def stock_status(ctx: Context, row: Product) -> StockStatus:
+    return inventory_stock_status(row, ctx.settings.low_stock_threshold)

@@ -75,7 +75,8 @@ class Context:
     async def currencies(self) -> CurrencyTable:
         if self._currencies is None:
             async with self.read() as session:
-                self._currencies = await load_currency_table(session)
+                if self._currencies is None:  # concurrent resolvers queue here: load once
+                    self._currencies = await load_currency_table(session)
         return self._currencies
 
     async def store_currency(self) -> CurrencySpec:

@@ -3,6 +3,7 @@ payloads, Relay Node and connections, permissions."""
 
 import uuid
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -116,6 +117,12 @@ class DisplayPrice:
 
 
 # --- relay -----------------------------------------------------------------------------
+
+
+@strawberry.enum(description="Sort direction of a list.")
+class SortDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
 
 
 @strawberry.interface(description="An object with an opaque, globally unique id.")
