@@ -8,13 +8,18 @@ the rule, so the database decides, whatever the number of server processes.
 import uuid
 from collections.abc import Mapping
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, ErrorCode
+from domain.pagination import Page, PageRequest, SortKey, paginate
 from models.catalog import Product
 from models.inventory import StockTransaction
+
+MAX_STOCK = 2**31 - 1
+"""The largest stock figure a column holds on every backend (a 32-bit integer)."""
 
 
 class StockAction(Enum):
@@ -27,8 +32,8 @@ class StockAction(Enum):
 def _change(action: StockAction, quantity: int) -> tuple[dict[str, object], ColumnElement[bool]]:
     """The new column values and the guard for changing stock by hand."""
     total, allocated = Product.stock_total, Product.stock_allocated
-    if action is StockAction.INCREMENT:
-        return {"stock_total": total + quantity}, total >= 0
+    if action is StockAction.INCREMENT:  # may not overflow the column
+        return {"stock_total": total + quantity}, total <= MAX_STOCK - quantity
     if action is StockAction.DECREMENT:  # may not take total below allocated
         return {"stock_total": total - quantity}, total - allocated >= quantity
     if action is StockAction.ALLOCATE:  # may not exceed available
@@ -45,8 +50,10 @@ async def change_stock(
 ) -> StockTransaction:
     """Apply one stock action to one product and record it; INSUFFICIENT_STOCK if the rule
     of the action does not hold at this instant."""
-    if quantity < 1:
-        raise DomainError(ErrorCode.INVALID, "quantity must be at least 1", ["input", "quantity"])
+    if not 1 <= quantity <= MAX_STOCK:
+        raise DomainError(
+            ErrorCode.INVALID, f"quantity must be 1 to {MAX_STOCK}", ["input", "quantity"]
+        )
     values, guard = _change(action, quantity)
     result = await session.execute(
         update(Product).where(Product.id == product_id, guard).values(**values)
@@ -54,6 +61,10 @@ async def change_stock(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         if await session.get(Product, product_id) is None:
             raise DomainError(ErrorCode.NOT_FOUND, "no product with that id", ["productId"])
+        if action is StockAction.INCREMENT:
+            raise DomainError(
+                ErrorCode.INVALID, f"total stock may not exceed {MAX_STOCK}", ["input", "quantity"]
+            )
         raise DomainError(
             ErrorCode.INSUFFICIENT_STOCK,
             f"not enough stock to {action.value.lower()} {quantity}",
@@ -150,3 +161,34 @@ def stock_status(product: Product, low_stock_threshold: int) -> StockStatus:
     if available <= 0:
         return StockStatus.OUT_OF_STOCK
     return StockStatus.LOW_STOCK if available <= low_stock_threshold else StockStatus.IN_STOCK
+
+
+# --- the stock API (stockTransactionCreate, stockTransactions) ---------------------------
+
+
+async def create_stock_transaction(
+    session: AsyncSession, product_id: uuid.UUID, action: StockAction, quantity: int
+) -> tuple[Product, StockTransaction]:
+    """A change of stock by hand; returns the product with its new figures and the record."""
+    record = await change_stock(session, product_id, action, quantity)
+    await session.flush()
+    product = await session.get(Product, product_id, populate_existing=True)
+    assert product is not None  # change_stock found it
+    return product, record
+
+
+def stock_ledger(product_id: uuid.UUID) -> Select[Any]:
+    return select(StockTransaction).where(StockTransaction.product_id == product_id)
+
+
+async def list_stock_transactions(
+    session: AsyncSession, product_id: uuid.UUID, request: PageRequest
+) -> Page[StockTransaction]:
+    """A product's ledger, newest first, keyset-paginated on (created_at, id)."""
+    if await session.scalar(select(Product.id).where(Product.id == product_id)) is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "no product with that id", ["productId"])
+    keys = [
+        SortKey(StockTransaction.created_at, lambda r: r.created_at),  # type: ignore[arg-type]
+        SortKey(StockTransaction.id, lambda r: r.id),  # type: ignore[arg-type]
+    ]
+    return await paginate(session, stock_ledger(product_id), keys, True, request)

@@ -1,0 +1,31 @@
+"""Inventory resolvers: manual stock transactions and the stock ledger."""
+
+import uuid
+from typing import Any
+
+from domain import inventory
+from domain.inventory import StockAction
+from domain.pagination import Page, PageRequest
+from models.catalog import Product
+from models.inventory import StockTransaction
+from resolvers.context import Context
+
+
+async def create_stock_transaction(
+    ctx: Context, product_id: uuid.UUID, action: StockAction, quantity: int
+) -> tuple[Product, StockTransaction]:
+    async with ctx.write() as session:
+        return await inventory.create_stock_transaction(session, product_id, action, quantity)
+
+
+async def stock_transactions(
+    ctx: Context, product_id: uuid.UUID, request: PageRequest
+) -> Page[StockTransaction]:
+    async with ctx.read() as session:
+        return await inventory.list_stock_transactions(session, product_id, request)
+
+
+async def stock_transaction(ctx: Context, pk: uuid.UUID) -> StockTransaction | None:
+    async with ctx.read() as session:
+        row: Any = await session.get(StockTransaction, pk)
+        return row
