@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain import auth, catalog
+from domain import auth, carts, catalog
 from models import migrate
 from models.engine import Database, StatementCounter
 from models.settings import Settings, get_settings
@@ -30,7 +30,7 @@ from schema.http import StockroomGraphQL, health_endpoint, token_endpoint
 log = logging.getLogger("stockroom")
 
 BackgroundJob = Callable[[Database, Settings], Coroutine[Any, Any, None]]
-BACKGROUND_JOBS: list[BackgroundJob] = []
+BACKGROUND_JOBS: list[BackgroundJob] = [carts.expired_cart_sweeper]
 """Periodic jobs each server process runs while it serves (e.g. the expired-cart sweep)."""
 
 

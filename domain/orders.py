@@ -6,17 +6,26 @@ with an UPDATE conditional on the state it read, so two racing requests never bo
 """
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import inventory
-from domain.errors import DomainError, ErrorCode
+from domain import carts, customers, inventory, shipping
+from domain.catalog import CURRENCY_USERS, require_text
+from domain.customfields import CustomFieldEntity, validate_custom_fields
+from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
+from domain.pagination import Page, PageRequest, SortKey, paginate
+from domain.pricing import CurrencySpec, breakdown
 from models.base import utcnow
-from models.orders import Order, OrderEvent, OrderItem
+from models.catalog import TaxBand
+from models.orders import Order, OrderCounter, OrderEvent, OrderItem
+from models.shipping import ShippingMethod
 
 # --- the state machine ------------------------------------------------------------------
 
@@ -53,6 +62,8 @@ class OrderAction(Enum):
 
 
 MANUAL_GATEWAY = "manual"
+
+CURRENCY_USERS.append(Order.currency)  # a currency orders are in cannot be deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,3 +314,522 @@ async def transition(
     refreshed = await session.get(Order, order_id, populate_existing=True)
     assert refreshed is not None
     return refreshed
+
+
+# --- placing orders (checkout and admin orderCreate) -----------------------------------
+
+FIRST_ORDER_NUMBER = 1001
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who places an order: an admin, or a storefront with or without a signed-in customer."""
+
+    is_admin: bool
+    customer_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Buyer:
+    customer_id: uuid.UUID | None
+    email: str
+    name: str
+
+
+def _collect(errors: list[DomainError], run: Callable[[], Any]) -> Any:
+    """Run a check, collecting its DomainError(s) instead of raising them."""
+    try:
+        return run()
+    except DomainError as error:
+        errors.append(error)
+    except DomainErrors as many:
+        errors.extend(many.errors)
+    return None
+
+
+async def _buyer(
+    session: AsyncSession, data: Mapping[str, Any], caller: Caller, errors: list[DomainError]
+) -> Buyer | None:
+    """Exactly one of customerId and customer. A signed-in customer's order is theirs; a
+    guest's `customer` is only copied onto the order, never matched to an account by email."""
+    given_id, guest = data.get("customer_id"), data.get("customer")
+    if (given_id is None) == (guest is None):
+        field = ["input", "customerId" if given_id is not None else "customer"]
+        message = "give exactly one of customerId and customer {email, name}"
+        errors.append(DomainError(ErrorCode.INVALID, message, field))
+        return None
+    if guest is not None:
+        return _guest(guest, caller, errors)
+    field = ["input", "customerId"]
+    pk = _collect(
+        errors,
+        lambda: customers.target_customer(given_id, caller.is_admin, caller.customer_id, field),
+    )
+    customer = await customers.get_customer(session, pk) if pk else None
+    if pk and customer is None:
+        errors.append(DomainError(ErrorCode.NOT_FOUND, "no customer with that id", field))
+    return Buyer(customer.id, customer.email, customer.name) if customer else None
+
+
+def _guest(guest: Mapping[str, Any], caller: Caller, errors: list[DomainError]) -> Buyer | None:
+    path = ["input", "customer"]
+    email = _collect(
+        errors, lambda: customers.normalise_email(guest.get("email"), [*path, "email"])
+    )
+    before = len(errors)
+    require_text(errors, guest.get("name"), [*path, "name"], customers.NAME_MAX_LENGTH)
+    if email is None or len(errors) > before:
+        return None
+    return Buyer(caller.customer_id, email, guest["name"].strip())
+
+
+def _addresses(
+    data: Mapping[str, Any], errors: list[DomainError]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The billing address (required) and the shipping address (defaults to the billing one)."""
+    billing = _address(data, "billing_address", errors)
+    if data.get("shipping_address") is None:
+        return billing, billing
+    return billing, _address(data, "shipping_address", errors)
+
+
+def _address(data: Mapping[str, Any], key: str, errors: list[DomainError]) -> dict[str, Any] | None:
+    field = ["input", "billingAddress" if key == "billing_address" else "shippingAddress"]
+    if data.get(key) is None:
+        errors.append(DomainError(ErrorCode.REQUIRED, f"{field[-1]} is required", field))
+        return None
+    return _collect(errors, lambda: customers.validate_address(data[key], field))
+
+
+async def _shipping_method(
+    session: AsyncSession,
+    method_id: uuid.UUID | None,
+    lines: carts.PricedLines,
+    errors: list[DomainError],
+) -> tuple[ShippingMethod | None, Decimal]:
+    """The chosen method and its tax rate. An id naming no method, a disabled method or one
+    whose bounds exclude the cart are all SHIPPING_METHOD_NOT_ELIGIBLE."""
+    field = ["input", "shippingMethodId"]
+    if method_id is None:
+        if lines.requires_shipping:
+            message = "the cart needs shipping: choose one of its shippingMethods"
+            errors.append(DomainError(ErrorCode.SHIPPING_METHOD_REQUIRED, message, field))
+        return None, Decimal(0)
+    method = await session.get(ShippingMethod, method_id)
+    if method is None or not shipping.is_eligible(method, lines.store_subtotal, lines.weight):
+        message = "that shipping method is not available for this cart"
+        errors.append(DomainError(ErrorCode.SHIPPING_METHOD_NOT_ELIGIBLE, message, field))
+        return None, Decimal(0)
+    band = await session.get(TaxBand, method.tax_band_id) if method.tax_band_id else None
+    return method, band.rate if band else Decimal(0)
+
+
+async def next_order_number(session: AsyncSession) -> int:
+    """The next store-wide order number. The counter row is locked (PostgreSQL) or the
+    database write-locked (SQLite) until the caller's transaction ends, so concurrent
+    checkouts on any number of processes get distinct numbers, and a rolled-back checkout
+    gives its number back."""
+    await session.execute(
+        carts.insert_for(session, OrderCounter)
+        .values(id=1, value=FIRST_ORDER_NUMBER - 1)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    result = await session.execute(
+        update(OrderCounter)
+        .where(OrderCounter.id == 1)
+        .values(value=OrderCounter.value + 1)
+        .returning(OrderCounter.value)
+    )
+    return int(result.scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """What `place_order` needs beside the lines: the input (snake_case, ids decoded), the
+    caller, the currencies (store, and the order's: the buyer's display currency) and where
+    each line's errors point."""
+
+    data: Mapping[str, Any]
+    caller: Caller
+    store: CurrencySpec
+    currency: CurrencySpec
+    line_fields: Mapping[int, list[str]]
+    event_message: str
+
+
+async def place_order(
+    session: AsyncSession, lines: Sequence[carts.Line], placement: Placement
+) -> Order:
+    """Validate everything (every problem at once), then write the order: a copy of every
+    line, the shipping method and price, the totals, a number and a "created" event."""
+    data, errors = placement.data, []
+    buyer = await _buyer(session, data, placement.caller, errors)
+    billing, shipping_address = _addresses(data, errors)
+    custom = await _order_custom_fields(session, data.get("custom_fields"), None, errors)
+    if not lines:
+        errors.append(DomainError(ErrorCode.CART_EMPTY, "the cart is empty", ["reference"]))
+    errors.extend(carts.line_problems(lines, placement.line_fields))
+    priced = carts.price_lines(lines, placement.store, placement.currency)
+    method, rate = await _shipping_method(session, data.get("shipping_method_id"), priced, errors)
+    raise_all(errors)
+    assert buyer is not None and billing is not None
+    charge = breakdown(method.price if method else 0, rate, placement.store, placement.currency)
+    order = Order(
+        number=await next_order_number(session),
+        customer_id=buyer.customer_id,
+        customer_email=buyer.email,
+        customer_name=buyer.name,
+        billing_address=billing,
+        shipping_address=shipping_address,
+        shipping_method_id=method.id if method else None,
+        shipping_method_name=method.name if method else None,
+        shipping_method_carrier=method.carrier if method else None,
+        shipping_price=charge.without_tax.amount,
+        shipping_tax_rate=rate,
+        shipping_tax=charge.tax.amount,
+        subtotal=priced.subtotal.without_tax.amount,
+        tax=priced.subtotal.tax.amount + charge.tax.amount,
+        total=priced.subtotal.with_tax.amount + charge.with_tax.amount,
+        currency=placement.currency.code,
+        exchange_rate=placement.currency.exchange_rate,
+        custom_fields=custom or {},
+    )
+    session.add(order)
+    await session.flush()
+    session.add_all(_order_item(order.id, i, p) for i, p in enumerate(priced.lines))
+    await record_event(session, order.id, "created", placement.event_message)
+    return order
+
+
+def _order_item(order_id: uuid.UUID, position: int, priced: carts.PricedLine) -> OrderItem:
+    line = priced.line
+    return OrderItem(
+        order_id=order_id,
+        position=position,
+        product_id=line.product_id,
+        sku=line.sku,
+        name=line.name,
+        quantity=line.quantity,
+        tax_rate=line.tax_rate,
+        unit_price=priced.unit.without_tax.amount,
+        unit_tax=priced.unit.tax.amount,
+        line_price=priced.total.without_tax.amount,
+        line_tax=priced.total.tax.amount,
+    )
+
+
+async def checkout(
+    session: AsyncSession, reference: str, ttl: timedelta, placement: Placement
+) -> Order:
+    """Turn a cart into an order in the caller's transaction, then delete the cart. The
+    cart row is locked first, so a cart checked out twice at once makes one order."""
+    try:
+        cart_id = await carts.existing_cart(session, reference, ttl)
+    except DomainError as error:
+        if error.code is not ErrorCode.NOT_FOUND:
+            raise
+        raise DomainError(ErrorCode.CART_EMPTY, "the cart is empty", ["reference"]) from error
+    order = await place_order(session, await carts.cart_lines(session, cart_id), placement)
+    await carts.delete_cart_by_id(session, cart_id)
+    return order
+
+
+async def _item_lines(
+    session: AsyncSession, items: Sequence[Mapping[str, Any]]
+) -> tuple[list[carts.Line], dict[int, list[str]]]:
+    """orderCreate's items as lines: each is a catalogue `{productId, quantity}` or a custom
+    `{sku, name, price, quantity, taxBandId}`. Items naming the same product are merged.
+    Returns the lines and, per line, the path its stock errors point to."""
+    errors: list[DomainError] = []
+    wanted: dict[uuid.UUID, int] = {}
+    first_index: dict[uuid.UUID, int] = {}
+    customs: list[tuple[int, Mapping[str, Any]]] = []
+    for index, item in enumerate(items):
+        path = ["input", "items", str(index)]
+        if not _check_item(item, path, errors):
+            continue
+        if item.get("product_id") is not None:
+            pid = item["product_id"]
+            wanted[pid] = wanted.get(pid, 0) + item["quantity"]
+            first_index.setdefault(pid, index)
+        else:
+            customs.append((index, item))
+    found = await carts.product_lines(session, list(wanted.items()))
+    for pid, index in first_index.items():
+        if pid not in found:  # deleted (or never made): not for sale
+            field = ["input", "items", str(index), "productId"]
+            message = "no product with that id is for sale"
+            errors.append(DomainError(ErrorCode.PRODUCT_UNAVAILABLE, message, field))
+    rates = await _tax_rates(session, customs, errors)
+    raise_all(errors)
+    lines = [found[pid] for pid in first_index]
+    fields = {n: ["input", "items", str(first_index[pid])] for n, pid in enumerate(first_index)}
+    for index, item in customs:
+        fields[len(lines)] = ["input", "items", str(index)]
+        lines.append(
+            carts.custom_line(
+                None,
+                item["sku"].strip(),
+                item["name"].strip(),
+                item["price"],
+                item["quantity"],
+                rates.get(item.get("tax_band_id")),
+            )
+        )
+    return lines, fields
+
+
+CUSTOM_ITEM_KEYS = ("sku", "name", "price", "tax_band_id")
+
+
+def _check_item(item: Mapping[str, Any], path: list[str], errors: list[DomainError]) -> bool:
+    """One item's shape and values; False (with errors) when it is unusable."""
+    before = len(errors)
+    quantity = item.get("quantity")
+    if quantity is None or not 1 <= quantity <= carts.MAX_LINE_QUANTITY:
+        message = f"quantity must be between 1 and {carts.MAX_LINE_QUANTITY}"
+        errors.append(DomainError(ErrorCode.INVALID, message, [*path, "quantity"]))
+    custom_keys = [k for k in CUSTOM_ITEM_KEYS if item.get(k) is not None]
+    if item.get("product_id") is not None:
+        if custom_keys:
+            message = "give productId, or sku, name and price of a custom item, not both"
+            errors.append(DomainError(ErrorCode.INVALID, message, path))
+        return len(errors) == before
+    if not custom_keys:
+        message = "give productId, or sku, name and price of a custom item"
+        errors.append(DomainError(ErrorCode.INVALID, message, path))
+        return False
+    require_text(errors, item.get("sku"), [*path, "sku"], 120)
+    require_text(errors, item.get("name"), [*path, "name"], 300)
+    price = item.get("price")
+    if price is None or price < 0:
+        field = [*path, "price"]
+        errors.append(DomainError(ErrorCode.INVALID, "price must be 0 or more", field))
+    return len(errors) == before
+
+
+async def _tax_rates(
+    session: AsyncSession,
+    customs: Sequence[tuple[int, Mapping[str, Any]]],
+    errors: list[DomainError],
+) -> dict[uuid.UUID | None, Decimal]:
+    """The rates of the custom items' tax bands, by band id (NOT_FOUND for unknown bands)."""
+    wanted = {i["tax_band_id"] for _, i in customs if i.get("tax_band_id") is not None}
+    if not wanted:
+        return {}
+    bands = (await session.scalars(select(TaxBand).where(TaxBand.id.in_(wanted)))).all()
+    rates: dict[uuid.UUID | None, Decimal] = {b.id: b.rate for b in bands}
+    for index, item in customs:
+        if item.get("tax_band_id") is not None and item["tax_band_id"] not in rates:
+            field = ["input", "items", str(index), "taxBandId"]
+            errors.append(DomainError(ErrorCode.NOT_FOUND, "no tax band with that id", field))
+    return rates
+
+
+async def create_order(
+    session: AsyncSession, items: Sequence[Mapping[str, Any]], placement: Placement
+) -> Order:
+    """An admin's order without a cart: the same rules and the same order building as
+    checkout."""
+    if not items:
+        raise DomainError(
+            ErrorCode.REQUIRED, "an order needs at least one item", ["input", "items"]
+        )
+    lines, fields = await _item_lines(session, items)
+    return await place_order(session, lines, replace(placement, line_fields=fields))
+
+
+# --- changing orders -------------------------------------------------------------------
+
+
+async def update_order(
+    session: AsyncSession, order_id: uuid.UUID, data: Mapping[str, Any]
+) -> Order:
+    """Change addresses and custom fields of an unfulfilled, uncancelled order; everything
+    else on an order is immutable. Custom fields given are merged into the order's."""
+    errors: list[DomainError] = []
+    changes: dict[str, Any] = {}
+    for key in ("billing_address", "shipping_address"):
+        if key in data:
+            changes[key] = _address(data, key, errors)
+    if not data:
+        message = "give billingAddress, shippingAddress or customFields to change"
+        errors.append(DomainError(ErrorCode.INVALID, message, ["input"]))
+    order = await session.get(Order, order_id)
+    if order is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "no order with that id", ["id"])
+    if "custom_fields" in data:
+        changes["custom_fields"] = await _order_custom_fields(
+            session, data["custom_fields"], order.custom_fields, errors
+        )
+    raise_all(errors)
+    names = ", ".join(_UPDATED_NAMES[k] for k in changes)
+    order = await transition(session, order_id, OrderAction.UPDATE, message=f"Changed {names}")
+    for key, value in changes.items():
+        setattr(order, key, value)
+    await session.flush()
+    return order
+
+
+_UPDATED_NAMES = {
+    "billing_address": "the billing address",
+    "shipping_address": "the shipping address",
+    "custom_fields": "custom fields",
+}
+
+
+async def cancel_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
+    """Cancel an unfulfilled order; its allocated stock is released. Money taken is not
+    refunded by this: refund it through its transactions."""
+    return await transition(session, order_id, OrderAction.CANCEL, message="Order cancelled")
+
+
+async def fulfil_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
+    """Mark a paid (or manual pay-on-delivery) order shipped; its stock leaves the building."""
+    return await transition(session, order_id, OrderAction.FULFIL, message="Order fulfilled")
+
+
+# --- reading orders --------------------------------------------------------------------
+
+
+class OrderSortField(Enum):
+    NUMBER = "NUMBER"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    TOTAL = "TOTAL"
+
+
+_SORT_COLUMNS: Mapping[OrderSortField, Any] = {
+    OrderSortField.NUMBER: Order.number,
+    OrderSortField.CREATED_AT: Order.created_at,
+    OrderSortField.UPDATED_AT: Order.updated_at,
+    OrderSortField.TOTAL: Order.total,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """Every field given must hold. `created_after` is inclusive, `created_before` exclusive;
+    `search` matches the number, the customer's email or name, or an item's sku or name."""
+
+    status: OrderStatus | None = None
+    payment: PaymentStatus | None = None
+    shipping: ShippingStatus | None = None
+    customer_email: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    search: str | None = None
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _search(term: str) -> ColumnElement[bool]:
+    pattern = _like(term)
+    item_matches = exists().where(
+        OrderItem.order_id == Order.id,
+        or_(OrderItem.sku.ilike(pattern, escape="\\"), OrderItem.name.ilike(pattern, escape="\\")),
+    )
+    conditions = [
+        Order.customer_email.ilike(pattern, escape="\\"),
+        Order.customer_name.ilike(pattern, escape="\\"),
+        item_matches,
+    ]
+    digits = term.removeprefix("#")
+    if digits.isdigit() and len(digits) <= 9:
+        conditions.append(Order.number == int(digits))
+    return or_(*conditions)
+
+
+def order_query(where: OrderFilter, customer_id: uuid.UUID | None = None) -> Select[Any]:
+    """The orders matching `where` (only `customer_id`'s when given)."""
+    stmt = select(Order)
+    if customer_id is not None:
+        stmt = stmt.where(Order.customer_id == customer_id)
+    for column, value in (
+        (Order.status, where.status),
+        (Order.payment, where.payment),
+        (Order.shipping, where.shipping),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value.value)
+    if where.customer_email:
+        stmt = stmt.where(Order.customer_email == where.customer_email.strip().lower())
+    if where.created_after is not None:
+        stmt = stmt.where(Order.created_at >= where.created_after)
+    if where.created_before is not None:
+        stmt = stmt.where(Order.created_at < where.created_before)
+    if where.search and where.search.strip():
+        stmt = stmt.where(_search(where.search.strip()))
+    return stmt
+
+
+async def order_page(
+    session: AsyncSession,
+    where: OrderFilter,
+    sort: OrderSortField,
+    descending: bool,
+    request: PageRequest,
+    customer_id: uuid.UUID | None = None,
+) -> Page[Order]:
+    """One page of orders, keyset-paginated in SQL (the id breaks ties)."""
+    column = _SORT_COLUMNS[sort]
+    keys = [
+        SortKey(column, lambda row: getattr(row, column.key)),
+        SortKey(Order.id, lambda row: row.id),
+    ]
+    return await paginate(session, order_query(where, customer_id), keys, descending, request)
+
+
+async def orders_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Order | None]:
+    by_id = {o.id: o for o in (await session.scalars(select(Order).where(Order.id.in_(ids)))).all()}
+    return [by_id.get(i) for i in ids]
+
+
+async def items_of_orders(
+    session: AsyncSession, order_ids: Sequence[uuid.UUID]
+) -> list[list[OrderItem]]:
+    """Each order's lines in order, in one query."""
+    stmt = (
+        select(OrderItem)
+        .where(OrderItem.order_id.in_(order_ids))
+        .order_by(OrderItem.order_id, OrderItem.position)
+    )
+    grouped: dict[uuid.UUID, list[OrderItem]] = {pk: [] for pk in order_ids}
+    for row in (await session.scalars(stmt)).all():
+        grouped[row.order_id].append(row)
+    return [grouped[pk] for pk in order_ids]
+
+
+async def events_of_orders(
+    session: AsyncSession, order_ids: Sequence[uuid.UUID]
+) -> list[list[OrderEvent]]:
+    """Each order's history, oldest first, in one query."""
+    stmt = (
+        select(OrderEvent)
+        .where(OrderEvent.order_id.in_(order_ids))
+        .order_by(OrderEvent.order_id, OrderEvent.seq)
+    )
+    grouped: dict[uuid.UUID, list[OrderEvent]] = {pk: [] for pk in order_ids}
+    for row in (await session.scalars(stmt)).all():
+        grouped[row.order_id].append(row)
+    return [grouped[pk] for pk in order_ids]
+
+
+async def _order_custom_fields(
+    session: AsyncSession,
+    values: Any,
+    existing: Mapping[str, Any] | None,
+    errors: list[DomainError],
+) -> dict[str, Any] | None:
+    """The order's custom fields: `values` merged into `existing` (a null value removes a key),
+    checked against the ORDER field definitions; problems are collected into `errors`."""
+    try:
+        return await validate_custom_fields(session, CustomFieldEntity.ORDER, values, existing)
+    except DomainError as error:
+        errors.append(error)
+    except DomainErrors as many:
+        errors.extend(many.errors)
+    return None

@@ -4,7 +4,7 @@
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -28,6 +28,9 @@ from schema.base import (
     node_type,
     page_request,
 )
+
+if TYPE_CHECKING:
+    from schema.orders import OrderConnection, OrderFilter, OrderSort
 
 # --- addresses -------------------------------------------------------------------------
 
@@ -174,6 +177,25 @@ class Me:
     async def addresses(self, info: StrawberryInfo) -> list[CustomerAddress]:
         rows = await resolve.addresses_of(info.context, self.customer_id)
         return [CustomerAddress.of(r) for r in rows]
+
+    @strawberry.field(
+        description="The customer's own orders (placed while signed in, or for their account "
+        "by an admin), newest first unless sortBy says otherwise."
+    )
+    async def orders(
+        self,
+        info: StrawberryInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: Annotated["OrderFilter", strawberry.lazy("schema.orders")] | None = None,
+        sort_by: Annotated["OrderSort", strawberry.lazy("schema.orders")] | None = None,
+    ) -> Annotated["OrderConnection", strawberry.lazy("schema.orders")]:
+        from schema.orders import order_connection  # here: schema.orders imports this module
+
+        pages = (first, after, last, before)
+        return await order_connection(info, pages, filter, sort_by, self.customer_id)
 
 
 @strawberry.input(description="A new customer account.")

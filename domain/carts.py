@@ -1,0 +1,464 @@
+"""Carts (API.md section 6): client-named, made on first write, priced live, swept when expired.
+
+Concurrency: every write to a cart first "touches" its row (UPDATE ... SET updated_at), which
+locks it on PostgreSQL (SQLite serialises writers anyway), so the writes of one cart queue up.
+A new reference is created with INSERT ... ON CONFLICT DO NOTHING, so two first adds of the same
+reference both succeed on the one cart; adding a product already in the cart is one upsert that
+raises the quantity in the database.
+
+Prices are live: a line's unit price is the product's effective price now (custom lines: their
+own price) in the store currency; `price_lines` shows them in any currency, taxed per line.
+"""
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Insert, delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from domain.catalog import TAX_BAND_USERS, Status, effective_price, require_text
+from domain.errors import DomainError, ErrorCode, raise_all
+from domain.pricing import CurrencySpec, Money, PriceBreakdown, breakdown
+from models.base import utcnow
+from models.carts import Cart, CartItem
+from models.catalog import Product, TaxBand
+from models.engine import Database
+from models.settings import Settings
+
+log = logging.getLogger("stockroom.carts")
+
+REFERENCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_LINE_QUANTITY = 100_000
+"""Upper bound of one line's quantity: keeps sums far from integer overflow."""
+SWEEP_INTERVAL_SECONDS = 300
+SWEEP_BATCH = 500
+
+TAX_BAND_USERS.append(CartItem.tax_band_id)  # a band used by a custom line cannot be deleted
+
+
+def insert_for(session: AsyncSession, model: type) -> Insert:
+    """An INSERT of the session's dialect, which knows ON CONFLICT (PostgreSQL and SQLite)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+# --- lines and their prices ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line to price or to order: what it is, in store-currency minor units without tax.
+
+    `purchasable` is False for a product that may not be sold now (not LIVE, or a parent
+    product whose children are the ones to buy)."""
+
+    item_id: uuid.UUID | None
+    product_id: uuid.UUID | None
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+    tax_rate: Decimal
+    unit_weight: int
+    requires_shipping: bool
+    purchasable: bool = True
+    manage_stock: bool = False
+    available: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    line: Line
+    unit: PriceBreakdown
+    total: PriceBreakdown
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLines:
+    """Lines shown in one currency. `store_subtotal` (store currency, without tax) is what
+    shipping eligibility is judged on."""
+
+    lines: list[PricedLine]
+    subtotal: PriceBreakdown
+    store_subtotal: int
+    weight: int
+    requires_shipping: bool
+    item_count: int
+
+
+def price_line(line: Line, store: CurrencySpec, target: CurrencySpec) -> PricedLine:
+    """The unit and the whole line, each converted without tax then taxed (half-up, per line)."""
+    return PricedLine(
+        line=line,
+        unit=breakdown(line.unit_price, line.tax_rate, store, target),
+        total=breakdown(line.unit_price * line.quantity, line.tax_rate, store, target),
+    )
+
+
+def price_lines(lines: Sequence[Line], store: CurrencySpec, target: CurrencySpec) -> PricedLines:
+    priced = [price_line(line, store, target) for line in lines]
+    without = sum(p.total.without_tax.amount for p in priced)
+    tax = sum(p.total.tax.amount for p in priced)
+    return PricedLines(
+        lines=priced,
+        subtotal=PriceBreakdown(Money(without, target), Money(tax, target)),
+        store_subtotal=sum(line.unit_price * line.quantity for line in lines),
+        weight=sum(line.unit_weight * line.quantity for line in lines),
+        requires_shipping=any(line.requires_shipping for line in lines),
+        item_count=sum(line.quantity for line in lines),
+    )
+
+
+def line_problems(
+    lines: Iterable[Line], field_of: Mapping[int, list[str]] | None = None
+) -> list[DomainError]:
+    """PRODUCT_UNAVAILABLE / INSUFFICIENT_STOCK for lines that cannot be bought as they are.
+    Stock is compared with `available` per product (the quantities of one product add up)."""
+    errors: list[DomainError] = []
+    wanted: dict[uuid.UUID, int] = {}
+    for index, line in enumerate(lines):
+        field = (field_of or {}).get(index, ["reference"])
+        if not line.purchasable:
+            message = f"{line.name} ({line.sku}) is not available for sale"
+            errors.append(DomainError(ErrorCode.PRODUCT_UNAVAILABLE, message, field))
+            continue
+        if line.product_id is None or not line.manage_stock:
+            continue
+        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
+        if wanted[line.product_id] > line.available:
+            message = f"only {max(line.available, 0)} of {line.name} ({line.sku}) available"
+            errors.append(DomainError(ErrorCode.INSUFFICIENT_STOCK, message, field))
+    return errors
+
+
+def _has_children() -> Any:
+    child = aliased(Product)
+    return exists().where(child.parent_id == Product.id)
+
+
+async def product_lines(
+    session: AsyncSession, quantities: Sequence[tuple[uuid.UUID, int]]
+) -> dict[uuid.UUID, Line]:
+    """Lines for catalogue products, read now (price, tax rate, stock), by product id."""
+    if not quantities:
+        return {}
+    stmt = (
+        select(Product, TaxBand.rate, _has_children().label("is_parent"))
+        .outerjoin(TaxBand, TaxBand.id == Product.tax_band_id)
+        .where(Product.id.in_([pid for pid, _ in quantities]))
+    )
+    rows = {p.id: (p, rate, parent) for p, rate, parent in (await session.execute(stmt)).all()}
+    return {
+        pid: product_line(rows[pid][0], qty, rows[pid][1], bool(rows[pid][2]))
+        for pid, qty in quantities
+        if pid in rows
+    }
+
+
+def product_line(
+    product: Product,
+    quantity: int,
+    rate: Decimal | None,
+    is_parent: bool,
+    item_id: uuid.UUID | None = None,
+) -> Line:
+    return Line(
+        item_id=item_id,
+        product_id=product.id,
+        sku=product.sku,
+        name=product.name,
+        quantity=quantity,
+        unit_price=effective_price(product),
+        tax_rate=rate or Decimal(0),
+        unit_weight=product.weight or 0,
+        requires_shipping=product.requires_shipping,
+        purchasable=product.status == Status.LIVE.value and not is_parent,
+        manage_stock=product.manage_stock,
+        available=product.stock_available,
+    )
+
+
+def custom_line(
+    item_id: uuid.UUID | None, sku: str, name: str, price: int, quantity: int, rate: Decimal | None
+) -> Line:
+    """A non-catalogue line: no weight, no stock, and no shipping needed (fees, services)."""
+    return Line(
+        item_id=item_id,
+        product_id=None,
+        sku=sku,
+        name=name,
+        quantity=quantity,
+        unit_price=price,
+        tax_rate=rate or Decimal(0),
+        unit_weight=0,
+        requires_shipping=False,
+    )
+
+
+# --- reading carts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CartContents:
+    """A live cart and its lines in display order (oldest first)."""
+
+    cart: Cart
+    lines: list[Line]
+
+
+def check_reference(reference: str) -> str:
+    if not REFERENCE.match(reference):
+        raise DomainError(
+            ErrorCode.INVALID,
+            "reference must be 1 to 64 of A-Z, a-z, 0-9, _ and -",
+            ["reference"],
+        )
+    return reference
+
+
+def _cutoff(ttl: timedelta) -> datetime:
+    return utcnow() - ttl
+
+
+async def live_cart(session: AsyncSession, reference: str, ttl: timedelta) -> Cart | None:
+    """The cart of `reference` unless it does not exist or has expired."""
+    return await session.scalar(
+        select(Cart).where(Cart.reference == reference, Cart.updated_at >= _cutoff(ttl))
+    )
+
+
+async def cart_lines(session: AsyncSession, cart_id: uuid.UUID) -> list[Line]:
+    """Every line of a cart, priced from the catalogue now, in one query."""
+    band_id = func.coalesce(CartItem.tax_band_id, Product.tax_band_id)
+    stmt = (
+        select(CartItem, Product, TaxBand.rate, _has_children().label("is_parent"))
+        .outerjoin(Product, Product.id == CartItem.product_id)
+        .outerjoin(TaxBand, TaxBand.id == band_id)
+        .where(CartItem.cart_id == cart_id)
+        .order_by(CartItem.created_at, CartItem.id)
+    )
+    lines = []
+    for item, product, rate, is_parent in (await session.execute(stmt)).all():
+        if product is not None:
+            lines.append(product_line(product, item.quantity, rate, bool(is_parent), item.id))
+        else:
+            lines.append(custom_line(item.id, item.sku, item.name, item.price, item.quantity, rate))
+    return lines
+
+
+async def cart_contents(
+    session: AsyncSession, reference: str, ttl: timedelta
+) -> CartContents | None:
+    cart = await live_cart(session, check_reference(reference), ttl)
+    if cart is None:
+        return None
+    return CartContents(cart, await cart_lines(session, cart.id))
+
+
+# --- writing carts ---------------------------------------------------------------------
+
+
+async def _touch(session: AsyncSession, reference: str, ttl: timedelta) -> uuid.UUID | None:
+    """Mark a live cart as just used (which also locks its row); None if there is none."""
+    result = await session.execute(
+        update(Cart)
+        .where(Cart.reference == reference, Cart.updated_at >= _cutoff(ttl))
+        .values(updated_at=utcnow())
+        .returning(Cart.id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def open_cart(session: AsyncSession, reference: str, ttl: timedelta) -> uuid.UUID:
+    """The id of the live cart of `reference`, made now if there is none (an expired one is
+    replaced by a fresh, empty cart). Safe against concurrent first uses."""
+    check_reference(reference)
+    await session.execute(
+        delete(Cart).where(Cart.reference == reference, Cart.updated_at < _cutoff(ttl))
+    )
+    now = utcnow()
+    await session.execute(
+        insert_for(session, Cart)
+        .values(id=uuid.uuid4(), reference=reference, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["reference"])
+    )
+    cart_id = await _touch(session, reference, ttl)
+    assert cart_id is not None  # inserted above, or by a concurrent first use
+    return cart_id
+
+
+async def existing_cart(session: AsyncSession, reference: str, ttl: timedelta) -> uuid.UUID:
+    """The id of the live cart of `reference`, touched and locked; NOT_FOUND if none."""
+    cart_id = await _touch(session, check_reference(reference), ttl)
+    if cart_id is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "no cart with that reference", ["reference"])
+    return cart_id
+
+
+def _check_quantity(quantity: int, field: list[str], allow_zero: bool = False) -> None:
+    low = 0 if allow_zero else 1
+    if not low <= quantity <= MAX_LINE_QUANTITY:
+        raise DomainError(
+            ErrorCode.INVALID, f"quantity must be between {low} and {MAX_LINE_QUANTITY}", field
+        )
+
+
+async def _sellable_line(session: AsyncSession, product_id: uuid.UUID, quantity: int) -> Line:
+    """The product as a line of `quantity` units; PRODUCT_UNAVAILABLE (also for a product
+    that no longer exists) or INSUFFICIENT_STOCK when it cannot be in a cart in that quantity."""
+    line = (await product_lines(session, [(product_id, quantity)])).get(product_id)
+    if line is None:  # deleted (or never made): not for sale
+        raise DomainError(
+            ErrorCode.PRODUCT_UNAVAILABLE, "no product with that id is for sale", ["productId"]
+        )
+    problems = line_problems([line], {0: ["quantity"]})
+    for problem in problems:
+        if problem.code is ErrorCode.PRODUCT_UNAVAILABLE:
+            problem.field = ["productId"]
+    raise_all(problems)
+    return line
+
+
+async def add_item(
+    session: AsyncSession, reference: str, product_id: uuid.UUID, quantity: int, ttl: timedelta
+) -> None:
+    """Add a product, or raise its quantity if the cart has it already (one upsert)."""
+    _check_quantity(quantity, ["quantity"])
+    await _sellable_line(session, product_id, quantity)
+    cart_id = await open_cart(session, reference, ttl)
+    stmt = insert_for(session, CartItem).values(
+        id=uuid.uuid4(),
+        cart_id=cart_id,
+        product_id=product_id,
+        quantity=quantity,
+        created_at=utcnow(),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["cart_id", "product_id"],
+        set_={"quantity": CartItem.quantity + stmt.excluded.quantity},
+    ).returning(CartItem.quantity)
+    total = (await session.execute(stmt)).scalar_one()
+    if total > quantity:  # merged into an existing line: check the whole line
+        _check_quantity(total, ["quantity"])
+        await _sellable_line(session, product_id, total)
+
+
+async def add_custom_item(
+    session: AsyncSession, reference: str, data: Mapping[str, Any], ttl: timedelta
+) -> None:
+    """Add a non-catalogue line with its own sku, name, price (store currency, without tax),
+    quantity and optional tax band. Each call adds a new line."""
+    errors: list[DomainError] = []
+    require_text(errors, data.get("sku"), ["input", "sku"], 120)
+    require_text(errors, data.get("name"), ["input", "name"], 300)
+    price, quantity = data.get("price"), data.get("quantity")
+    if price is None or price < 0:
+        errors.append(DomainError(ErrorCode.INVALID, "price must be 0 or more", ["input", "price"]))
+    try:
+        _check_quantity(quantity if quantity is not None else 1, ["input", "quantity"])
+    except DomainError as error:
+        errors.append(error)
+    band_id = data.get("tax_band_id")
+    if band_id is not None and await session.get(TaxBand, band_id) is None:
+        errors.append(
+            DomainError(ErrorCode.NOT_FOUND, "no tax band with that id", ["input", "taxBandId"])
+        )
+    raise_all(errors)
+    cart_id = await open_cart(session, reference, ttl)
+    session.add(
+        CartItem(
+            cart_id=cart_id,
+            sku=data["sku"].strip(),
+            name=data["name"].strip(),
+            price=price,
+            quantity=quantity if quantity is not None else 1,
+            tax_band_id=band_id,
+        )
+    )
+    await session.flush()
+
+
+async def _cart_item(session: AsyncSession, cart_id: uuid.UUID, item_id: uuid.UUID) -> CartItem:
+    item = await session.get(CartItem, item_id)
+    if item is None or item.cart_id != cart_id:
+        raise DomainError(ErrorCode.NOT_FOUND, "no item with that id in this cart", ["itemId"])
+    return item
+
+
+async def update_item(
+    session: AsyncSession, reference: str, item_id: uuid.UUID, quantity: int, ttl: timedelta
+) -> None:
+    """Set a line's quantity; 0 removes it. Raising a catalogue line re-checks the product."""
+    _check_quantity(quantity, ["quantity"], allow_zero=True)
+    cart_id = await existing_cart(session, reference, ttl)
+    item = await _cart_item(session, cart_id, item_id)
+    if quantity == 0:
+        await session.delete(item)
+    else:
+        if item.product_id is not None and quantity > item.quantity:
+            await _sellable_line(session, item.product_id, quantity)
+        item.quantity = quantity
+    await session.flush()
+
+
+async def remove_item(
+    session: AsyncSession, reference: str, item_id: uuid.UUID, ttl: timedelta
+) -> None:
+    cart_id = await existing_cart(session, reference, ttl)
+    await session.delete(await _cart_item(session, cart_id, item_id))
+    await session.flush()
+
+
+async def delete_cart(session: AsyncSession, reference: str) -> None:
+    """Delete a cart and its lines (nothing to do for a cart that does not exist)."""
+    await session.execute(delete(Cart).where(Cart.reference == check_reference(reference)))
+
+
+async def delete_cart_by_id(session: AsyncSession, cart_id: uuid.UUID) -> None:
+    await session.execute(delete(Cart).where(Cart.id == cart_id))
+
+
+# --- expiry ----------------------------------------------------------------------------
+
+
+async def delete_expired_carts(session: AsyncSession, ttl: timedelta, limit: int) -> int:
+    """Delete up to `limit` carts untouched for `ttl` (their lines go with them)."""
+    expired = select(Cart.id).where(Cart.updated_at < _cutoff(ttl)).limit(limit)
+    result = await session.execute(delete(Cart).where(Cart.id.in_(expired.scalar_subquery())))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def sweep_expired_carts(db: Database, ttl: timedelta, batch: int = SWEEP_BATCH) -> int:
+    """Delete every expired cart, in bounded batches (short transactions); returns how many."""
+    swept = 0
+    while True:
+        async with db.transaction() as session:
+            count = await delete_expired_carts(session, ttl, batch)
+        swept += count
+        if count < batch:
+            return swept
+
+
+async def expired_cart_sweeper(
+    db: Database, settings: Settings, interval: float = SWEEP_INTERVAL_SECONDS
+) -> None:
+    """A server background job: sweep expired carts every `interval` seconds. Each server
+    process runs one; concurrent sweeps are harmless (a cart is deleted once)."""
+    ttl = timedelta(days=settings.cart_ttl_days)
+    while True:
+        try:
+            swept = await sweep_expired_carts(db, ttl)
+            if swept:
+                log.info("swept %d expired carts", swept)
+        except Exception:
+            log.exception("expired-cart sweep failed; retrying at the next interval")
+        await asyncio.sleep(interval)
