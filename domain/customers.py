@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.auth import hash_secret, secret_matches, token_digest
 from domain.catalog import apply_changes, flush_unique, require_text
+from domain.customfields import validate_custom_fields
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.pagination import Page, PageRequest, SortKey, paginate
 from models.base import utcnow
@@ -205,7 +206,7 @@ def target_customer(
 
 def normalise_email(value: str | None, field: list[str]) -> str:
     """The normalised, lower-cased email, or INVALID (syntax only: no DNS lookups)."""
-    if not value or not value.strip():
+    if value is None:
         raise DomainError(ErrorCode.REQUIRED, "email is required", field)
     try:
         checked = validate_email(value.strip(), check_deliverability=False)
@@ -215,7 +216,7 @@ def normalise_email(value: str | None, field: list[str]) -> str:
 
 
 def _check_password(errors: list[DomainError], password: str | None, field: list[str]) -> None:
-    if not password:
+    if password is None:
         errors.append(DomainError(ErrorCode.REQUIRED, "password is required", field))
     elif len(password) < PASSWORD_MIN_LENGTH:
         errors.append(
@@ -265,22 +266,15 @@ async def prepare_customer(data: Mapping[str, Any], partial: bool) -> CustomerCh
     if not partial or "password" in data:
         _check_password(errors, data.get("password"), ["input", "password"])
     raise_all(errors)
-    if data.get("password"):
+    if data.get("password") is not None:
         fields["password_hash"] = await asyncio.to_thread(hash_secret, data["password"])
-    custom = data.get("custom_fields")
-    return CustomerChanges(fields, custom if custom is not None or not partial else None)
-
-
-async def _checked_custom_fields(
-    session: AsyncSession, values: Mapping[str, Any] | None, existing: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    return {**(existing or {}), **(values or {})}  # TEMP until domain.customfields lands
+    return CustomerChanges(fields, data.get("custom_fields"))
 
 
 async def create_customer(session: AsyncSession, changes: CustomerChanges) -> Customer:
     """Insert a prepared registration; DUPLICATE when the email is taken (the unique
     constraint decides, so two racing registrations cannot both succeed)."""
-    custom = await _checked_custom_fields(session, changes.custom_fields or {}, None)
+    custom = await validate_custom_fields(session, "CUSTOMER", changes.custom_fields, None)
     customer = Customer(**changes.fields, custom_fields=custom)
     session.add(customer)
     await flush_unique(session, "that email", ["input", "email"])
@@ -293,8 +287,8 @@ async def update_customer(
     customer = await _get_or_404(session, pk, field)
     values = dict(changes.fields)
     if changes.custom_fields is not None:
-        values["custom_fields"] = await _checked_custom_fields(
-            session, changes.custom_fields, customer.custom_fields
+        values["custom_fields"] = await validate_custom_fields(
+            session, "CUSTOMER", changes.custom_fields, customer.custom_fields
         )
     apply_changes(customer, values)
     await flush_unique(session, "that email", ["input", "email"])
