@@ -11,7 +11,6 @@ CART_FIELDS = f"""
   subtotal {PRICE}
   items {{ id sku name quantity product {{ id }} unitPrice {PRICE} linePrice {PRICE} }}
   shippingMethods {{ id slug }}
-  gateways
 """
 CART = f"query($reference: String!) {{ cart(reference: $reference) {{ {CART_FIELDS} }} }}"
 ERRORS = "errors { code field message }"
