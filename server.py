@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain import auth, carts, catalog
+from domain import auth, carts, catalog, payments
 from models import migrate
 from models.engine import Database, StatementCounter
 from models.settings import Settings, get_settings
@@ -30,7 +30,7 @@ from schema.http import StockroomGraphQL, health_endpoint, token_endpoint
 log = logging.getLogger("stockroom")
 
 BackgroundJob = Callable[[Database, Settings], Coroutine[Any, Any, None]]
-BACKGROUND_JOBS: list[BackgroundJob] = [carts.expired_cart_sweeper]
+BACKGROUND_JOBS: list[BackgroundJob] = [payments.payment_sweeper, carts.expired_cart_sweeper]
 """Periodic jobs each server process runs while it serves (e.g. the expired-cart sweep)."""
 
 
@@ -103,6 +103,7 @@ async def prepare_database(settings: Settings) -> tuple[str, str] | None:
         await migrate.upgrade(db)
         async with db.transaction() as session:
             await catalog.ensure_store_currency(session, settings.currency)
+            await payments.ensure_gateways(session)
             if settings.client_id and settings.client_secret:
                 await auth.ensure_configured_client(
                     session, settings.client_id, settings.client_secret

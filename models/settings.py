@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 3600
     customer_token_ttl_seconds: int = 7 * 24 * 3600
     low_stock_threshold: int = 5
+    payment_pending_timeout_seconds: int = 600
+    """A PENDING payment older than this lost its gateway answer; the sweep resolves it."""
+    payment_sweep_interval_seconds: int = 60
     cart_ttl_days: int = 7
     log_level: str = "INFO"
     max_query_depth: int = 15

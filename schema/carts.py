@@ -10,6 +10,7 @@ from domain.carts import MAX_LINE_QUANTITY, PricedLine
 from resolvers import carts as resolve
 from resolvers import catalog as resolve_catalog
 from resolvers.carts import CartView
+from schema import payments as payment_types
 from schema.base import (
     DisplayPrice,
     IsAdmin,
@@ -101,9 +102,11 @@ class Cart:
         rows = await resolve.eligible_methods(info.context, self.view)
         return [ShippingMethod.of(r) for r in rows]
 
-    @strawberry.field(description="Slugs of the payment gateways enabled for checkout.")
-    def gateways(self) -> list[str]:
-        return []  # wired by the payments area (API.md section 8)
+    @strawberry.field(description="The payment gateways enabled for paying the order.")
+    async def gateways(
+        self, info: StrawberryInfo
+    ) -> list[Annotated["Gateway", strawberry.lazy("schema.payments")]]:  # noqa: F821
+        return await payment_types.enabled_gateways(info)
 
     @classmethod
     def of(cls, view: CartView) -> "Cart":
