@@ -407,8 +407,9 @@ async def verify_customer_token(session: AsyncSession, token: str) -> uuid.UUID 
 async def _owned_address(
     session: AsyncSession, pk: uuid.UUID, owner: uuid.UUID | None
 ) -> CustomerAddress:
-    """The address `pk`; NOT_FOUND when missing or (for `owner`) another customer's."""
-    row = await session.get(CustomerAddress, pk)
+    """The address `pk`, locked for the change; NOT_FOUND when missing or (for `owner`)
+    another customer's."""
+    row = await session.get(CustomerAddress, pk, with_for_update=True)
     if row is None or (owner is not None and row.customer_id != owner):
         raise DomainError(ErrorCode.NOT_FOUND, "no address with that id", ["id"])
     return row

@@ -225,7 +225,10 @@ async def update_method(
     session: AsyncSession, pk: uuid.UUID, data: Mapping[str, Any]
 ) -> ShippingMethod:
     """Change the fields given; a field sent as null clears it (bounds, tax band, carrier)."""
-    method = await get_or_404(session, ShippingMethod, pk, ["id"])
+    # the row lock (PostgreSQL) makes concurrent updates check bounds against each other's result
+    method = await session.get(ShippingMethod, pk, with_for_update=True)
+    if method is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "no shipping method with that id", ["id"])
     clean = _validate(data, method)
     clean.update(await _check_tax_band(session, data))
     apply_changes(method, clean)

@@ -121,7 +121,9 @@ class CustomerAddressPayload:
     address: CustomerAddress | None = strawberry.field(
         default=None, description="The address (as it was, after a delete)."
     )
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(
+        description="Why the mutation failed; empty on success (nothing changed on failure)."
+    )
 
 
 # --- customers -------------------------------------------------------------------------
@@ -235,8 +237,10 @@ class CustomerFilter:
 
 @strawberry.type(description="The result of registering or changing a customer.")
 class CustomerPayload:
-    customer: Customer | None = None
-    errors: list[UserError]
+    customer: Customer | None = strawberry.field(default=None, description="The customer as saved.")
+    errors: list[UserError] = strawberry.field(
+        description="Why the mutation failed; empty on success (nothing changed on failure)."
+    )
 
 
 @strawberry.type(description="A customer sign-in: send `token` as the X-Customer-Token header.")
@@ -246,7 +250,9 @@ class CustomerTokenPayload:
         default=None, description="When the token stops working."
     )
     customer: Customer | None = strawberry.field(default=None, description="Who signed in.")
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(
+        description="Why the mutation failed; empty on success (nothing changed on failure)."
+    )
 
 
 @strawberry.type(description="The result of signing out.")
@@ -254,7 +260,9 @@ class CustomerTokenDeletePayload:
     deleted: bool = strawberry.field(
         default=False, description="True when the request's X-Customer-Token was revoked."
     )
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(
+        description="Why the mutation failed; empty on success (nothing changed on failure)."
+    )
 
 
 # --- root fields -----------------------------------------------------------------------

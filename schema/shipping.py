@@ -121,7 +121,9 @@ class ShippingMethodPayload:
     shipping_method: ShippingMethod | None = strawberry.field(
         default=None, description="The method (as it was, after a delete)."
     )
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(
+        description="Why the mutation failed; empty on success (nothing changed on failure)."
+    )
 
 
 def _method_data(input: ShippingMethodInput) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Shipping methods (API.md section 5): admin CRUD and its validation, storefront visibility,
 prices in the request currency with the method's tax band, and cart eligibility."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -328,3 +329,22 @@ async def test_require_eligible_names_the_reason(db: Database) -> None:
                 await require_eligible(session, pk, 0, weight)
             assert raised.value.code is code
             assert raised.value.field == ["input", "shippingMethodId"]
+
+
+async def test_concurrent_updates_cannot_cross_the_bounds(api: Api, db: Database) -> None:
+    """Each update alone keeps minWeight <= maxWeight; together they would not. The row lock
+    makes the second check the first's result, so exactly one wins and the row stays valid."""
+    for attempt in range(3):
+        made = await create(api, name="P", slug=f"p{attempt}", price=1, maxWeight=1000)
+        bodies = await asyncio.gather(
+            api.gql(UPDATE, {"id": made["id"], "input": {"minWeight": 500}}),
+            api.gql(UPDATE, {"id": made["id"], "input": {"maxWeight": 100}}),
+        )
+        results = [b["data"]["shippingMethodUpdate"] for b in bodies]
+        assert sorted(len(r["errors"]) for r in results) == [0, 1]
+        (error,) = next(r["errors"] for r in results if r["errors"])
+        assert error["code"] == "INVALID"
+        async with db.reader() as session:
+            row = await session.get(ShippingMethodRow, parse_id(made["id"])[1])  # type: ignore[index]
+        assert row is not None
+        assert (row.min_weight, row.max_weight) in {(500, 1000), (None, 100)}
