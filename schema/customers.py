@@ -125,6 +125,12 @@ class CustomerAddressPayload:
         description="Why the mutation failed; empty on success (nothing changed on failure)."
     )
 
+    @strawberry.field(
+        description="The same as `address`, under the name of its type (the payload convention)."
+    )
+    def customer_address(self) -> CustomerAddress | None:
+        return self.address
+
 
 # --- customers -------------------------------------------------------------------------
 

@@ -53,7 +53,9 @@ mutation($id: ID!, $input: AddressInput!) {{
   }}
 }}"""
 ADDRESS_DELETE = """
-mutation($id: ID!) { customerAddressDelete(id: $id) { address { id } errors { code field } } }"""
+mutation($id: ID!) {
+  customerAddressDelete(id: $id) { address { id } customerAddress { id } errors { code field } }
+}"""
 CUSTOMERS = """
 query($first: Int, $after: String, $search: String) {
   customers(first: $first, after: $after, filter: {search: $search}) {
@@ -346,7 +348,11 @@ async def test_customer_manages_own_addresses(api: Api) -> None:
     deleted = (await api.data(ADDRESS_DELETE, {"id": address["id"]}, **as_customer(token)))[
         "customerAddressDelete"
     ]
-    assert deleted == {"address": {"id": address["id"]}, "errors": []}
+    assert deleted == {
+        "address": {"id": address["id"]},
+        "customerAddress": {"id": address["id"]},
+        "errors": [],
+    }
     assert (await api.data(ME, **as_customer(token)))["me"]["addresses"] == []
 
 
