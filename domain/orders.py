@@ -424,6 +424,23 @@ async def _shipping_method(
     return method, band.rate if band else Decimal(0)
 
 
+async def _order_custom_fields(
+    session: AsyncSession,
+    values: Any,
+    existing: Mapping[str, Any] | None,
+    errors: list[DomainError],
+) -> dict[str, Any] | None:
+    """The order's custom fields: `values` merged into `existing` (a null value removes a key),
+    checked against the ORDER field definitions; problems are collected into `errors`."""
+    try:
+        return await validate_custom_fields(session, CustomFieldEntity.ORDER, values, existing)
+    except DomainError as error:
+        errors.append(error)
+    except DomainErrors as many:
+        errors.extend(many.errors)
+    return None
+
+
 async def next_order_number(session: AsyncSession) -> int:
     """The next store-wide order number. The counter row is locked (PostgreSQL) or the
     database write-locked (SQLite) until the caller's transaction ends, so concurrent
@@ -646,7 +663,9 @@ async def update_order(
     session: AsyncSession, order_id: uuid.UUID, data: Mapping[str, Any]
 ) -> Order:
     """Change addresses and custom fields of an unfulfilled, uncancelled order; everything
-    else on an order is immutable. Custom fields given are merged into the order's."""
+    else on an order is immutable. Custom fields given are merged into the order's values as
+    they are once the order row is locked (by the transition), so concurrent updates of
+    different fields never lose one another."""
     errors: list[DomainError] = []
     changes: dict[str, Any] = {}
     for key in ("billing_address", "shipping_address"):
@@ -655,16 +674,14 @@ async def update_order(
     if not data:
         message = "give billingAddress, shippingAddress or customFields to change"
         errors.append(DomainError(ErrorCode.INVALID, message, ["input"]))
-    order = await session.get(Order, order_id)
-    if order is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "no order with that id", ["id"])
+    raise_all(errors)
+    names = ", ".join(_UPDATED_NAMES[k] for k in data)
+    order = await transition(session, order_id, OrderAction.UPDATE, message=f"Changed {names}")
     if "custom_fields" in data:
         changes["custom_fields"] = await _order_custom_fields(
             session, data["custom_fields"], order.custom_fields, errors
         )
-    raise_all(errors)
-    names = ", ".join(_UPDATED_NAMES[k] for k in changes)
-    order = await transition(session, order_id, OrderAction.UPDATE, message=f"Changed {names}")
+        raise_all(errors)  # rolls the transition back with the caller's transaction
     for key, value in changes.items():
         setattr(order, key, value)
     await session.flush()
@@ -816,20 +833,3 @@ async def events_of_orders(
     for row in (await session.scalars(stmt)).all():
         grouped[row.order_id].append(row)
     return [grouped[pk] for pk in order_ids]
-
-
-async def _order_custom_fields(
-    session: AsyncSession,
-    values: Any,
-    existing: Mapping[str, Any] | None,
-    errors: list[DomainError],
-) -> dict[str, Any] | None:
-    """The order's custom fields: `values` merged into `existing` (a null value removes a key),
-    checked against the ORDER field definitions; problems are collected into `errors`."""
-    try:
-        return await validate_custom_fields(session, CustomFieldEntity.ORDER, values, existing)
-    except DomainError as error:
-        errors.append(error)
-    except DomainErrors as many:
-        errors.extend(many.errors)
-    return None
