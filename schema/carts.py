@@ -131,7 +131,7 @@ class CartPayload:
     cart: Cart | None = strawberry.field(
         default=None, description="The cart after the change (null when it failed)."
     )
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
 @strawberry.input(

@@ -253,7 +253,7 @@ class OrderPayload:
     order: Order | None = strawberry.field(
         default=None, description="The order after the change (null when it failed)."
     )
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
 @strawberry.type(description="The result of a checkout.")
@@ -261,7 +261,7 @@ class CheckoutPayload:
     order: Order | None = strawberry.field(
         default=None, description="The new order (null when checkout failed: the cart is kept)."
     )
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
 # --- inputs ----------------------------------------------------------------------------
@@ -361,9 +361,13 @@ class OrderUpdateInput:
 
 @strawberry.input(description="Which orders to list; every field given must match.")
 class OrderFilter:
-    status: OrderStatus | None = None
-    payment: OrderPaymentStatus | None = None
-    shipping: OrderShippingStatus | None = None
+    status: OrderStatus | None = strawberry.field(default=None, description="Only this status.")
+    payment: OrderPaymentStatus | None = strawberry.field(
+        default=None, description="Only this payment status."
+    )
+    shipping: OrderShippingStatus | None = strawberry.field(
+        default=None, description="Only this shipping status."
+    )
     customer_email: str | None = strawberry.field(
         default=None, description="The buyer's email, exactly (any letter case)."
     )
@@ -393,7 +397,9 @@ class OrderFilter:
 
 @strawberry.input(description="How orders are sorted (the id breaks ties).")
 class OrderSort:
-    field: OrderSortField = domain.OrderSortField.CREATED_AT
+    field: OrderSortField = strawberry.field(
+        default=domain.OrderSortField.CREATED_AT, description="CREATED_AT by default."
+    )
     direction: SortDirection = strawberry.field(
         default=SortDirection.DESC, description="DESC (newest, highest first) by default."
     )
