@@ -4,8 +4,6 @@ admin listing, and the role boundaries between guests, customers and admins."""
 import asyncio
 import hashlib
 import json
-import statistics
-import time
 import uuid
 from datetime import datetime, timedelta
 from functools import cache
@@ -221,16 +219,6 @@ async def test_sign_in_failures_look_the_same(api: Api) -> None:
     assert wrong_password["errors"] == unknown_email["errors"] == malformed["errors"]
     assert wrong_password["errors"][0]["code"] == "INVALID_CREDENTIALS"
     assert wrong_password["token"] is None and wrong_password["customer"] is None
-
-    async def seconds(email: str, password: str) -> float:
-        start = time.perf_counter()
-        await sign_in(api, email, password)
-        return time.perf_counter() - start
-
-    known = [await seconds("known@example.com", "wrong password") for _ in range(3)]
-    unknown = [await seconds(f"ghost{i}@example.com", "wrong password") for i in range(3)]
-    # an unknown email still costs one password verification (a dummy hash)
-    assert statistics.median(unknown) > 0.5 * statistics.median(known)
 
 
 async def test_customer_token_lifecycle(api: Api, db: Database) -> None:
