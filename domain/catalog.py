@@ -343,6 +343,39 @@ def slugify(text: str, max_len: int = 200) -> str:
     return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:max_len].strip("-")
 
 
+async def free_slug(session: AsyncSession, model: Any, base: str) -> str:
+    """`base`, or `base-2`, `base-3`, ... whichever is free first: for slugs made from a name
+    (a slug the client gives is never changed; it is DUPLICATE when taken)."""
+    if not base:
+        return base
+    numbered = escape_like(base + "-") + "%"
+    stmt = select(model.slug).where(or_(model.slug == base, model.slug.like(numbered, "\\")))
+    taken = set((await session.scalars(stmt)).all())
+    n = 1
+    candidate = base
+    while candidate in taken:
+        n += 1
+        candidate = f"{base[: 200 - len(str(n)) - 1]}-{n}"
+    return candidate
+
+
+async def derive_slug(
+    errors: list[DomainError],
+    session: AsyncSession,
+    model: Any,
+    data: Mapping[str, Any],
+    clean: dict[str, Any],
+) -> None:
+    """On create without a slug: a free one made from the name."""
+    if "slug" in data or not clean.get("name"):
+        return
+    base = slugify(clean["name"])
+    if not base:
+        message = "give a slug: none can be made from this name"
+        errors.append(DomainError(ErrorCode.REQUIRED, message, ["input", "slug"]))
+    clean["slug"] = await free_slug(session, model, base)
+
+
 def effective_price(product: Product) -> int:
     """What a buyer pays per unit, without tax, in the store currency: the sale price if set."""
     return product.sale_price if product.sale_price is not None else product.price
@@ -502,12 +535,6 @@ def _clean_product_columns(
         clean["sort_name"] = clean["name"].casefold()
     if "slug" in data:
         clean["slug"] = _clean_slug(errors, data["slug"], ["input", "slug"])
-    elif creating and clean["name"]:
-        clean["slug"] = slugify(clean["name"])
-        if not clean["slug"]:
-            errors.append(
-                DomainError(ErrorCode.REQUIRED, "slug is required for this name", ["input", "slug"])
-            )
     if "description" in data:
         clean["description"] = _clean_text(
             errors, data, "description", ["input", "description"], MAX_DESCRIPTION
@@ -537,6 +564,8 @@ async def _clean_product(
     errors: list[DomainError] = []
     changes = ProductChanges(_clean_product_columns(errors, data, product))
     columns = changes.columns
+    if product is None:
+        await derive_slug(errors, session, Product, data, columns)
     for key, model, name in (("tax_band_id", TaxBand, "taxBandId"), ("brand_id", Brand, "brandId")):
         if data.get(key) is not None:
             await _check_exists(errors, session, model, [data[key]], ["input", name], False)
@@ -678,10 +707,14 @@ class ProductQuery:
     collection_id: uuid.UUID | None = None
 
 
+def escape_like(term: str) -> str:
+    """`term` with the LIKE wildcards escaped (escape character `\\`)."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(term: str) -> str:
-    """A LIKE pattern matching `term` anywhere, its wildcards escaped (escape char `\\`)."""
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    """A LIKE pattern matching `term` anywhere."""
+    return f"%{escape_like(term)}%"
 
 
 def _category_condition(
@@ -837,8 +870,6 @@ def _clean_category(
         clean["name"] = (data.get("name") or "").strip()
     if "slug" in data:
         clean["slug"] = _clean_slug(errors, data["slug"], ["input", "slug"])
-    elif creating and clean["name"]:
-        clean["slug"] = slugify(clean["name"])
     if "description" in data:
         clean["description"] = _clean_text(
             errors, data, "description", ["input", "description"], MAX_DESCRIPTION
@@ -852,6 +883,7 @@ async def create_category(session: AsyncSession, data: Mapping[str, Any]) -> Cat
     errors: list[DomainError] = []
     clean = _clean_category(errors, data, creating=True)
     tree = await _lock_category_tree(session)
+    await derive_slug(errors, session, Category, data, clean)
     parent_id = data.get("parent_id")
     if parent_id is not None and parent_id not in tree:
         errors.append(
@@ -982,8 +1014,6 @@ def _clean_group(
         clean["name"] = (data.get("name") or "").strip()
     if "slug" in data:
         clean["slug"] = _clean_slug(errors, data["slug"], ["input", "slug"])
-    elif creating and clean["name"]:
-        clean["slug"] = slugify(clean["name"])
     if "description" in data:
         clean["description"] = _clean_text(
             errors, data, "description", ["input", "description"], MAX_DESCRIPTION
@@ -1000,6 +1030,7 @@ async def create_group(session: AsyncSession, model: type[Group], data: Mapping[
     """Create a Brand or a Collection."""
     errors: list[DomainError] = []
     clean = _clean_group(errors, data, creating=True)
+    await derive_slug(errors, session, model, data, clean)
     await _check_unique(errors, session, model, {"slug": clean.get("slug", "")}, None)
     raise_all(errors)
     row = model(**clean)

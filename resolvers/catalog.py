@@ -26,7 +26,7 @@ from models.catalog import (
     VariationOption,
 )
 from resolvers.context import Context
-from resolvers.ids import decode_id, decode_ids
+from resolvers.ids import maybe_decode_id
 
 
 async def load_tax_bands(ctx: Context, ids: Sequence[uuid.UUID]) -> list[TaxBand | None]:
@@ -207,21 +207,24 @@ async def delete_product(ctx: Context, pk: uuid.UUID) -> Product:
         return await catalog.delete_product(session, pk)
 
 
+NO_ROW = uuid.UUID(int=0)
+"""Stands for a global id that names no row of the wanted type: the domain then reports it as
+NOT_FOUND together with every other problem of the input."""
+
+
+def _pk(global_id: str, kind: str) -> uuid.UUID:
+    return maybe_decode_id(global_id, kind) or NO_ROW
+
+
 def _decode_product_ids(data: dict[str, Any]) -> dict[str, Any]:
-    """Global ids of a product input as primary keys (NOT_FOUND naming the field if foreign)."""
+    """Global ids of a product input as primary keys."""
     data = dict(data)
-    for key, name, kind in (
-        ("tax_band_id", "taxBandId", "TaxBand"),
-        ("brand_id", "brandId", "Brand"),
-    ):
+    for key, kind in (("tax_band_id", "TaxBand"), ("brand_id", "Brand")):
         if data.get(key) is not None:
-            data[key] = decode_id(data[key], kind, ["input", name])
-    for key, name, kind in (
-        ("category_ids", "categoryIds", "Category"),
-        ("collection_ids", "collectionIds", "Collection"),
-    ):
+            data[key] = _pk(data[key], kind)
+    for key, kind in (("category_ids", "Category"), ("collection_ids", "Collection")):
         if data.get(key) is not None:
-            data[key] = decode_ids(data[key], kind, ["input", name])
+            data[key] = [_pk(g, kind) for g in data[key]]
     return data
 
 
@@ -372,20 +375,20 @@ async def categories(ctx: Context, parent_id: uuid.UUID | None) -> Sequence[Cate
 
 
 async def create_category(ctx: Context, data: dict[str, Any]) -> Category:
-    data = _decode_parent(data, ["input", "parentId"])
+    data = _decode_parent(data)
     async with ctx.write() as session:
         return await catalog.create_category(session, data)
 
 
 async def update_category(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> Category:
-    data = _decode_parent(data, ["input", "parentId"])
+    data = _decode_parent(data)
     async with ctx.write() as session:
         return await catalog.update_category(session, pk, data)
 
 
-def _decode_parent(data: dict[str, Any], field: list[str]) -> dict[str, Any]:
+def _decode_parent(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("parent_id") is not None:
-        data = {**data, "parent_id": decode_id(data["parent_id"], "Category", field)}
+        data = {**data, "parent_id": _pk(data["parent_id"], "Category")}
     return data
 
 
@@ -394,12 +397,12 @@ async def reorder_categories(ctx: Context, moves: list[dict[str, Any]]) -> list[
     out puts the category last among its siblings."""
     decoded = [
         catalog.CategoryMove(
-            id=decode_id(move["id"], "Category", ["input", str(i), "id"]),
-            parent_id=_decode_parent(move, ["input", str(i), "parentId"]).get("parent_id"),
+            id=_pk(move["id"], "Category"),
+            parent_id=_decode_parent(move).get("parent_id"),
             position=move.get("position"),
             keep_parent="parent_id" not in move,
         )
-        for i, move in enumerate(moves)
+        for move in moves
     ]
     async with ctx.write() as session:
         return await catalog.reorder_categories(session, decoded)

@@ -212,8 +212,8 @@ def input_data(obj: Any) -> dict[str, Any]:
     as plain dicts, keyed by their Python (snake_case) names."""
     if isinstance(obj, list):
         return [input_data(v) for v in obj]  # type: ignore[return-value]
-    if not hasattr(obj, "__strawberry_definition__"):
-        return obj
+    if isinstance(obj, Enum) or not hasattr(obj, "__strawberry_definition__"):
+        return obj  # enum members carry their class's strawberry definition: not inputs
     return {
         name: input_data(value)
         for name, value in vars(obj).items()
