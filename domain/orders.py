@@ -279,6 +279,9 @@ async def transition(
     Stock: CANCEL releases the allocation of an order that holds one; FULFIL takes the
     allocated units out of stock. VOID has no stock effect here: the payments code releases
     an authorization's allocation itself when `holds_stock` was true before the void.
+    Lock order: this UPDATE locks the order row before any product row is touched; callers
+    that change stock too should call `transition` first, so two requests on one order always
+    lock in the same order and never deadlock.
     """
     order = await session.get(Order, order_id, populate_existing=True)
     if order is None:
@@ -603,7 +606,9 @@ def _check_item(item: Mapping[str, Any], path: list[str], errors: list[DomainErr
     """One item's shape and values; False (with errors) when it is unusable."""
     before = len(errors)
     quantity = item.get("quantity")
-    if quantity is None or not 1 <= quantity <= carts.MAX_LINE_QUANTITY:
+    if quantity is None:
+        errors.append(DomainError(ErrorCode.REQUIRED, "quantity is required", [*path, "quantity"]))
+    elif not 1 <= quantity <= carts.MAX_LINE_QUANTITY:
         message = f"quantity must be between 1 and {carts.MAX_LINE_QUANTITY}"
         errors.append(DomainError(ErrorCode.INVALID, message, [*path, "quantity"]))
     custom_keys = [k for k in CUSTOM_ITEM_KEYS if item.get(k) is not None]

@@ -269,8 +269,12 @@ class CheckoutPayload:
 
 @strawberry.input(description="A guest buyer: copied onto the order, never linked to an account.")
 class OrderCustomerInput:
-    email: str = strawberry.field(description="Where order news goes.")
-    name: str = strawberry.field(description="The buyer's name.")
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Required: where order news goes."
+    )
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Required: the buyer's name."
+    )
 
 
 @strawberry.input(
@@ -308,7 +312,9 @@ class OrderItemInput:
     product_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="A LIVE product (same stock rules as checkout)."
     )
-    quantity: int = strawberry.field(description=f"Units, 1 to {MAX_LINE_QUANTITY}.")
+    quantity: int | None = strawberry.field(
+        default=strawberry.UNSET, description=f"Required: units, 1 to {MAX_LINE_QUANTITY}."
+    )
     sku: str | None = strawberry.field(default=strawberry.UNSET, description="Custom line: SKU.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Custom line: name.")
     price: int | None = strawberry.field(

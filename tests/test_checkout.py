@@ -165,6 +165,10 @@ async def test_every_checkout_failure_leaves_the_cart_and_the_store_untouched(
             ],
         ),
         (
+            {"shippingMethodId": heavy, "customer": {"email": "a@example.com"}},
+            [("REQUIRED", ["input", "customer", "name"])],
+        ),
+        (
             {"shippingMethodId": heavy, "customFields": {"nope": 1}},
             [("INVALID", ["input", "customFields", "nope"])],
         ),

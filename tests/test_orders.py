@@ -301,6 +301,9 @@ async def test_order_create_rejects_bad_items(api: Api) -> None:
     assert await errors([{"productId": scarce, "sku": "X", "quantity": 1}]) == [
         ("INVALID", ["input", "items", "0"])
     ]
+    assert await errors([{"productId": scarce}]) == [
+        ("REQUIRED", ["input", "items", "0", "quantity"])
+    ]
     assert await errors([{"productId": scarce, "quantity": 0}]) == [
         ("INVALID", ["input", "items", "0", "quantity"])
     ]
