@@ -477,11 +477,23 @@ class Placement:
     event_message: str
 
 
-async def place_order(
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """An order's validated parts, ready to write."""
+
+    buyer: Buyer
+    billing: dict[str, Any]
+    shipping_address: dict[str, Any] | None
+    custom_fields: dict[str, Any]
+    priced: carts.PricedLines
+    method: ShippingMethod | None
+    shipping_rate: Decimal
+
+
+async def _check(
     session: AsyncSession, lines: Sequence[carts.Line], placement: Placement
-) -> Order:
-    """Validate everything (every problem at once), then write the order: a copy of every
-    line, the shipping method and price, the totals, a number and a "created" event."""
+) -> _Checked:
+    """Every rule of checkout, every problem reported at once."""
     data, errors = placement.data, []
     buyer = await _buyer(session, data, placement.caller, errors)
     billing, shipping_address = _addresses(data, errors)
@@ -493,30 +505,47 @@ async def place_order(
     method, rate = await _shipping_method(session, data.get("shipping_method_id"), priced, errors)
     raise_all(errors)
     assert buyer is not None and billing is not None
-    charge = breakdown(method.price if method else 0, rate, placement.store, placement.currency)
-    order = Order(
-        number=await next_order_number(session),
-        customer_id=buyer.customer_id,
-        customer_email=buyer.email,
-        customer_name=buyer.name,
-        billing_address=billing,
-        shipping_address=shipping_address,
+    return _Checked(buyer, billing, shipping_address, custom or {}, priced, method, rate)
+
+
+def _order_row(checked: _Checked, placement: Placement, number: int) -> Order:
+    method, priced, currency = checked.method, checked.priced, placement.currency
+    charge = breakdown(
+        method.price if method else 0, checked.shipping_rate, placement.store, currency
+    )
+    return Order(
+        number=number,
+        customer_id=checked.buyer.customer_id,
+        customer_email=checked.buyer.email,
+        customer_name=checked.buyer.name,
+        billing_address=checked.billing,
+        shipping_address=checked.shipping_address,
         shipping_method_id=method.id if method else None,
         shipping_method_name=method.name if method else None,
         shipping_method_carrier=method.carrier if method else None,
         shipping_price=charge.without_tax.amount,
-        shipping_tax_rate=rate,
+        shipping_tax_rate=checked.shipping_rate,
         shipping_tax=charge.tax.amount,
         subtotal=priced.subtotal.without_tax.amount,
         tax=priced.subtotal.tax.amount + charge.tax.amount,
         total=priced.subtotal.with_tax.amount + charge.with_tax.amount,
-        currency=placement.currency.code,
-        exchange_rate=placement.currency.exchange_rate,
-        custom_fields=custom or {},
+        currency=currency.code,
+        exchange_rate=currency.exchange_rate,
+        custom_fields=checked.custom_fields,
     )
+
+
+async def place_order(
+    session: AsyncSession, lines: Sequence[carts.Line], placement: Placement
+) -> Order:
+    """Validate everything, then write the order: a copy of every line, the shipping method
+    and price, the totals, a number (taken last, to hold the counter lock briefly) and a
+    "created" event."""
+    checked = await _check(session, lines, placement)
+    order = _order_row(checked, placement, await next_order_number(session))
     session.add(order)
     await session.flush()
-    session.add_all(_order_item(order.id, i, p) for i, p in enumerate(priced.lines))
+    session.add_all(_order_item(order.id, i, p) for i, p in enumerate(checked.priced.lines))
     await record_event(session, order.id, "created", placement.event_message)
     return order
 
