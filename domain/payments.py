@@ -388,14 +388,18 @@ async def _lock_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
     return order
 
 
+VERBS = {
+    OrderAction.AUTHORIZE: "pay",
+    OrderAction.PURCHASE: "pay",
+    OrderAction.CAPTURE: "capture the payment of",
+    OrderAction.VOID: "cancel the authorization of",
+}
+
+
 def _require(state: OrderState, action: OrderAction, field: list[str]) -> None:
+    """INVALID_TRANSITION on `field` unless the state machine allows `action` now."""
     if not orders.allows(state, action):
-        verb = {
-            OrderAction.AUTHORIZE: "pay",
-            OrderAction.PURCHASE: "pay",
-            OrderAction.CAPTURE: "capture the payment of",
-            OrderAction.VOID: "cancel the authorization of",
-        }.get(action, action.value.lower().replace("_", " "))
+        verb = VERBS[action]
         message = (
             f"cannot {verb} an order that is {state.status.value}, {state.payment.value}, "
             f"{state.shipping.value}"

@@ -735,11 +735,17 @@ class LostAnswerGateway(PaymentGateway):
 
     slug = "flaky"
     default_name = "Flaky"
-    operations = frozenset({Operation.PURCHASE, Operation.AUTHORIZE})
+    operations = frozenset({Operation.PURCHASE, Operation.REFUND})
+    takes_card = True
     knows: ClassVar[bool] = False
+    refunded: ClassVar[list[str | None]] = []
 
     async def purchase(self, request: PaymentRequest) -> GatewayResult:
-        raise ConnectionError("connection reset by peer")
+        raise ConnectionError(f"connection reset while sending {request!r}")
+
+    async def refund(self, follow_up: FollowUp) -> GatewayResult:
+        self.refunded.append(follow_up.reference)
+        return GatewayResult(succeeded=True)
 
     async def recover(self, request: PaymentRequest) -> GatewayResult | None:
         return GatewayResult(succeeded=True, reference="found") if self.knows else None
@@ -791,24 +797,20 @@ async def test_unsupported_operations_and_a_refused_refund(
 
 @pytest.mark.parametrize("gateway_knows", [False, True])
 async def test_a_lost_gateway_answer_is_resolved_by_the_sweep(
-    api: Api, db: Database, plugins: None, gateway_knows: bool
+    api: Api, db: Database, plugins: None, gateway_knows: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The gateway call dies after the allocation was committed: the stock stays with a PENDING
-    transaction (and blocks a second payment) until the sweep resolves it."""
+    transaction (and blocks a second payment) until the sweep resolves it. The logged failure
+    shows no card number."""
     await _seed(db)
     LostAnswerGateway.knows = gateway_knows
     product = await new_product(api, stock=3)
     order = await new_order(api, [(product, 2)])
-    lost = await api.post(
-        PAY,
-        {
-            "order": order["id"],
-            "input": {"gateway": "flaky", "method": "PURCHASE", "idempotencyKey": "k1"},
-        },
-        as_="storefront",
-    )
-    body = lost.json()
+    payment = {"gateway": "flaky", "method": "PURCHASE", "idempotencyKey": "k1", "card": VISA}
+    body = (await api.post(PAY, {"order": order["id"], "input": payment}, as_="storefront")).json()
     assert body["errors"][0]["message"] == "Internal server error"
+    assert "connection reset while sending" in caplog.text
+    assert "exp_month=12" in caplog.text and VISA["number"] not in caplog.text
     assert await stock(api, product) == (3, 1, 2)
     assert (await get_order(api, order["id"]))["transactions"] == []  # in flight: not shown
     assert codes(await pay(api, order["id"])) == [("INVALID_TRANSITION", ["orderId"])]
@@ -821,7 +823,7 @@ async def test_a_lost_gateway_answer_is_resolved_by_the_sweep(
                 select(PaymentTransaction).where(PaymentTransaction.status == "PENDING")
             )
         ) is None
-    replay = await pay(api, order["id"], gateway="flaky", card=None, key="k1")
+    replay = await pay(api, order["id"], gateway="flaky", key="k1")
     if gateway_knows:
         assert replay["errors"] == [] and replay["order"]["payment"] == "PAID"
         assert replay["transaction"]["reference"] == "found"
@@ -832,6 +834,32 @@ async def test_a_lost_gateway_answer_is_resolved_by_the_sweep(
         assert await stock(api, product) == (3, 3, 0)
         assert (await pay(api, order["id"]))["errors"] == []  # the order can be paid again
         assert await stock(api, product) == (3, 1, 2)
+
+
+async def test_a_payment_found_after_the_order_was_cancelled_is_given_back(
+    api: Api, db: Database, plugins: None
+) -> None:
+    """An admin cancels the order while its payment is in flight (UNPAID: the cancel releases
+    nothing); when the sweep learns the charge succeeded, the order can no longer take it: the
+    payment is FAILED, its allocation released and the charge refunded at the gateway."""
+    await _seed(db)
+    LostAnswerGateway.knows, LostAnswerGateway.refunded = True, []
+    product = await new_product(api, stock=3)
+    order = await new_order(api, [(product, 2)])
+    payment = {"gateway": "flaky", "method": "PURCHASE", "card": VISA}
+    await api.post(PAY, {"order": order["id"], "input": payment}, as_="storefront")
+    cancelled = await api.admin(
+        "mutation($id: ID!) { orderCancel(id: $id) { order { status } errors { code } } }",
+        {"id": order["id"]},
+    )
+    assert cancelled["orderCancel"]["order"]["status"] == "CANCELLED"
+    assert await stock(api, product) == (3, 1, 2)
+    assert await sweep_stale_payments(db, timedelta(0)) == 1
+    final = await get_order(api, order["id"])
+    assert (final["status"], final["payment"]) == ("CANCELLED", "UNPAID")
+    assert [(t["status"], t["reference"]) for t in final["transactions"]] == [("FAILED", "found")]
+    assert LostAnswerGateway.refunded == ["found"]
+    assert await stock(api, product) == (3, 3, 0)
 
 
 # --- reads -------------------------------------------------------------------------------------
