@@ -4,6 +4,8 @@ python server.py [--host H] [--port P] [--workers N]   serve (migrates first)
 python server.py create-client NAME                      print a new admin client's credentials
 python server.py export-schema                           print the GraphQL SDL
 python server.py migrate                                 apply pending migrations only
+python server.py seed-demo                               fill an empty store with a demo shop
+python server.py --offer-demo                            serve; on an empty store, offer the demo
 """
 
 import argparse
@@ -19,7 +21,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain import auth, carts, catalog, payments
+from domain import auth, carts, catalog, demo, payments
+from domain.errors import DomainError
 from models import migrate
 from models.engine import Database, StatementCounter
 from models.settings import Settings, get_settings
@@ -134,10 +137,64 @@ async def _create_client(settings: Settings, name: str) -> tuple[str, str]:
         await db.dispose()
 
 
-def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+async def _seed_demo(settings: Settings) -> demo.DemoSummary:
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction() as session:
+            return await demo.seed(session)
+    finally:
+        await db.dispose()
+
+
+async def _catalogue_is_empty(settings: Settings) -> bool:
+    db = Database(settings.database_url)
+    try:
+        async with db.reader() as session:
+            return await demo.catalogue_is_empty(session)
+    finally:
+        await db.dispose()
+
+
+def seed_demo(settings: Settings) -> int:
+    """`seed-demo`: the demo shop in an empty store (exit status 1 if it has products)."""
+    try:
+        summary = asyncio.run(_seed_demo(settings))
+    except DomainError as error:
+        print(f"Not loading the demo shop: {error.message}.", file=sys.stderr)
+        return 1
+    print(
+        f"Loaded the demo shop: {summary.products} products and {summary.children} variants "
+        f"in {summary.categories} categories, {summary.shipping_methods} shipping methods"
+        + (f", currencies {', '.join(summary.currencies)}" if summary.currencies else "")
+        + ".\nTry in GraphiQL: { products(first: 5) { edges { node { name "
+        "price { withTax { formatted } } stockStatus } } } }",
+        flush=True,
+    )
+    return 0
+
+
+def offer_demo(settings: Settings, interactive: bool, ask: Callable[[str], str] = input) -> None:
+    """On an empty catalogue, ask (on a terminal) whether to load the demo shop, or say how
+    to; never waits for input when stdin is not a terminal."""
+    if not asyncio.run(_catalogue_is_empty(settings)):
+        return
+    if not interactive:
+        print("The catalogue is empty. To load a demo shop: python server.py seed-demo", flush=True)
+        return
+    try:
+        answer = ask("The catalogue is empty. Load the demo shop? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() in {"y", "yes"}:
+        seed_demo(settings)
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, offer: bool = False) -> None:
     created = asyncio.run(prepare_database(settings))
     if created:
         print_credentials(*created, heading="Created an admin API client for this new store:")
+    if offer:
+        offer_demo(settings, interactive=sys.stdin.isatty())
     log.info("serving on http://%s:%s/graphql with %d worker(s)", host, port, workers)
     uvicorn.run(
         "server:create_app",
@@ -157,11 +214,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     parser.add_argument("--workers", type=int, default=1, help="server processes on one database")
+    parser.add_argument(
+        "--offer-demo",
+        action="store_true",
+        help="on an empty catalogue, offer to load the demo shop (asks only on a terminal)",
+    )
     commands = parser.add_subparsers(dest="command")
     create = commands.add_parser("create-client", help="create an admin API client")
     create.add_argument("name")
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     commands.add_parser("migrate", help="apply pending database migrations")
+    commands.add_parser("seed-demo", help="fill an empty store with a demo shop")
     return parser.parse_args(argv)
 
 
@@ -176,8 +239,13 @@ def main(argv: list[str] | None = None) -> None:
         print_credentials(client_id, secret, heading=f"Created admin API client {args.name!r}:")
     elif args.command == "migrate":
         asyncio.run(prepare_database(settings))
+    elif args.command == "seed-demo":
+        created = asyncio.run(prepare_database(settings))
+        if created:
+            print_credentials(*created, heading="Created an admin API client for this new store:")
+        sys.exit(seed_demo(settings))
     else:
-        serve(settings, args.host, args.port, args.workers)
+        serve(settings, args.host, args.port, args.workers, offer=args.offer_demo)
 
 
 if __name__ == "__main__":
