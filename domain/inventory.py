@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, ErrorCode
@@ -112,19 +112,33 @@ async def allocate_order(
             raise
 
 
-async def deallocate_order(
-    session: AsyncSession, order_id: uuid.UUID, lines: Mapping[uuid.UUID, int]
-) -> None:
-    """Release an order's allocation (decline, voided authorization, cancelled order)."""
-    for product_id, quantity in (await managed_lines(session, lines)).items():
+async def held_by_order(session: AsyncSession, order_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """The units an order holds now, by product in id order, from its ledger entries: ALLOCATE
+    adds; DEALLOCATE and DECREMENT (fulfilment) take away. Releasing or shipping exactly this,
+    rather than the order's lines, never touches another order's units, even if a product's
+    `manageStock` changed since the order was paid. Call it with the order row locked."""
+    signed = case(
+        (StockTransaction.action == StockAction.ALLOCATE.value, StockTransaction.quantity),
+        else_=-StockTransaction.quantity,
+    )
+    rows = await session.execute(
+        select(StockTransaction.product_id, func.sum(signed))
+        .where(StockTransaction.order_id == order_id)
+        .group_by(StockTransaction.product_id)
+    )
+    return {pid: int(quantity) for pid, quantity in sorted(rows.all()) if quantity > 0}
+
+
+async def deallocate_order(session: AsyncSession, order_id: uuid.UUID) -> None:
+    """Release what an order holds (decline, voided authorization, cancelled order)."""
+    for product_id, quantity in (await held_by_order(session, order_id)).items():
         await change_stock(session, product_id, StockAction.DEALLOCATE, quantity, order_id)
 
 
-async def fulfil_order(
-    session: AsyncSession, order_id: uuid.UUID, lines: Mapping[uuid.UUID, int]
-) -> None:
-    """Fulfilment: the allocated units leave the building; `total` and `allocated` both drop."""
-    for product_id, quantity in (await managed_lines(session, lines)).items():
+async def fulfil_order(session: AsyncSession, order_id: uuid.UUID) -> None:
+    """Fulfilment: the units the order holds leave the building; `total` and `allocated` both
+    drop (products that were not managed when it was paid hold nothing and are not counted)."""
+    for product_id, quantity in (await held_by_order(session, order_id)).items():
         result = await session.execute(
             update(Product)
             .where(Product.id == product_id, Product.stock_allocated >= quantity)

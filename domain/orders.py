@@ -311,9 +311,9 @@ async def transition(
         )
     await record_event(session, order_id, RULES[action].event, message)
     if action is OrderAction.CANCEL and holds_stock(before):
-        await inventory.deallocate_order(session, order_id, await order_lines(session, order_id))
+        await inventory.deallocate_order(session, order_id)
     elif action is OrderAction.FULFIL:
-        await inventory.fulfil_order(session, order_id, await order_lines(session, order_id))
+        await inventory.fulfil_order(session, order_id)
     refreshed = await session.get(Order, order_id, populate_existing=True)
     assert refreshed is not None
     return refreshed

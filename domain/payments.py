@@ -488,8 +488,7 @@ async def _fail(session: AsyncSession, tx: PaymentTransaction, message: str) -> 
     tx.status = TxStatus.FAILED.value
     tx.error_message = message[:500]
     await session.flush()
-    lines = await orders.order_lines(session, tx.order_id)
-    await inventory.deallocate_order(session, tx.order_id, lines)
+    await inventory.deallocate_order(session, tx.order_id)
 
 
 def _outcome_of_transaction(tx: PaymentTransaction) -> Outcome:
@@ -736,9 +735,7 @@ async def cancel_authorization(
         await _close(session, authorization)
         message = "Authorization cancelled"
         await orders.transition(session, order_id, OrderAction.VOID, message=message)
-        if orders.holds_stock(before):
-            lines = await orders.order_lines(session, order_id)
-            await inventory.deallocate_order(session, order_id, lines)
+        await inventory.deallocate_order(session, order_id)  # nothing if cancelling released it
     return await _record(session, record)
 
 

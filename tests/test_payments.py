@@ -504,6 +504,36 @@ async def test_insufficient_stock_is_all_or_nothing_and_charges_nothing(api: Api
     assert await stock(api, unmanaged) == (0, 0, 0)  # unmanaged stock is never touched
 
 
+async def test_orders_release_and_ship_only_what_they_hold(api: Api) -> None:
+    """An order paid while its product was unmanaged holds nothing: after the product starts
+    managing stock and another order allocates, cancelling or fulfilling the first one never
+    takes the other's units."""
+    product = await new_product(api, stock=None)
+    early = [await new_order(api, [(product, 2)]) for _ in range(2)]
+    for order in early:
+        assert (await pay(api, order["id"]))["errors"] == []
+    updated = await api.admin(
+        """mutation($id: ID!) { productUpdate(id: $id, input: {manageStock: true, stock: 5}) {
+            errors { code } } }""",
+        {"id": product},
+    )
+    assert updated["productUpdate"]["errors"] == []
+    late = await new_order(api, [(product, 2)])
+    assert (await pay(api, late["id"]))["errors"] == []
+    assert await stock(api, product) == (5, 3, 2)
+    for mutation, order in (("orderCancel", early[0]), ("orderFulfill", early[1])):
+        done = await api.admin(
+            f"mutation($id: ID!) {{ {mutation}(id: $id) {{ errors {{ code }} }} }}",
+            {"id": order["id"]},
+        )
+        assert done[mutation]["errors"] == []
+        assert await stock(api, product) == (5, 3, 2)
+    await api.admin(
+        "mutation($id: ID!) { orderFulfill(id: $id) { errors { code } } }", {"id": late["id"]}
+    )
+    assert await stock(api, product) == (3, 3, 0)
+
+
 async def test_orders_that_cannot_be_paid(api: Api) -> None:
     product = await new_product(api, stock=5)
     order = await new_order(api, [(product, 1)])
