@@ -249,7 +249,7 @@ def fingerprint(request: PayRequest) -> str:
     card = None
     if request.card is not None:
         c = request.card
-        secret = f"{c.digits}|{c.exp_month}|{c.exp_year}|{c.cvc}".encode()
+        secret = f"{c.digits}|{c.exp_month}|{c.full_year}|{c.cvc}".encode()
         salt = f"stockroom:{request.idempotency_key}".encode()
         card = hashlib.scrypt(secret, salt=salt, n=2**12, r=8, p=1, dklen=32).hex()
     payload = {

@@ -187,7 +187,7 @@ async def order_transactions(info: StrawberryInfo, order_id: uuid.UUID) -> list[
 class CardInput:
     number: str = strawberry.field(description="12 to 19 digits (spaces and dashes allowed).")
     exp_month: int = strawberry.field(description="1 to 12.")
-    exp_year: int = strawberry.field(description="Four digits, e.g. 2030.")
+    exp_year: int = strawberry.field(description="e.g. 2030 (two digits, 30, also work).")
     cvc: str = strawberry.field(description="3 or 4 digits.")
 
 

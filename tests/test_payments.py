@@ -5,7 +5,7 @@ Every step checks the exact stock figures."""
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import pytest
@@ -13,12 +13,14 @@ from sqlalchemy import select
 
 from domain import gateways
 from domain.gateways.base import (
+    CardDetails,
     FollowUp,
     GatewayResult,
     Operation,
     PaymentGateway,
     PaymentRequest,
 )
+from domain.gateways.card import brand_of, card_problems
 from domain.payments import ensure_gateways, sweep_stale_payments
 from models.engine import Database, StatementCounter
 from models.payments import IdempotencyKey, PaymentTransaction
@@ -448,6 +450,8 @@ async def test_bad_card_data_is_refused_before_anything_happens(api: Api) -> Non
         ({**VISA, "number": "4242424242424241"}, [("INVALID", ["input", "card", "number"])]),
         ({**VISA, "number": "4242-abc"}, [("INVALID", ["input", "card", "number"])]),
         ({**VISA, "expYear": 2020}, [("INVALID", ["input", "card", "expYear"])]),
+        ({**VISA, "expYear": 20}, [("INVALID", ["input", "card", "expYear"])]),
+        ({**VISA, "expYear": 3000}, [("INVALID", ["input", "card", "expYear"])]),
         ({**VISA, "expMonth": 13}, [("INVALID", ["input", "card", "expMonth"])]),
         ({**VISA, "cvc": "12"}, [("INVALID", ["input", "card", "cvc"])]),
         ({**VISA, "cvc": "12345"}, [("INVALID", ["input", "card", "cvc"])]),
@@ -466,10 +470,32 @@ async def test_bad_card_data_is_refused_before_anything_happens(api: Api) -> Non
         assert codes(result) == expected, card
         assert result["transaction"] is None and result["order"] is None
     assert codes(await pay(api, order["id"], card=None)) == [("REQUIRED", ["input", "card"])]
-    with_spaces = {**VISA, "number": "4242 4242 4242 4242"}
+    with_spaces = {**VISA, "number": "4242 4242 4242 4242", "expYear": 40}
     assert (await pay(api, order["id"], card=with_spaces))["errors"] == []
     assert len((await get_order(api, order["id"]))["transactions"]) == 1
     assert await stock(api, product) == (5, 4, 1)
+
+
+def test_card_checks_against_a_fixed_date() -> None:
+    today = date(2030, 6, 15)
+
+    def problems(number: str = VISA["number"], month: int = 6, year: int = 2030) -> list[str]:
+        card = CardDetails(number=number, exp_month=month, exp_year=year, cvc="123")
+        return [e.field[-1] for e in card_problems(card, today) if e.field]
+
+    assert problems() == []  # valid through the end of its month
+    assert problems(month=5) == ["expMonth"]
+    assert problems(year=29, month=12) == ["expYear"]
+    assert problems(year=30, month=7) == []
+    assert [brand_of(n) for n in ("4242424242424242", "5555555555554444", "378282246310005")] == [
+        "visa",
+        "mastercard",
+        "amex",
+    ]
+    assert brand_of("6011111111111117") == "discover" and brand_of("9999") == "unknown"
+    assert "4242" not in repr(
+        CardDetails(number="4242424242424242", exp_month=1, exp_year=1, cvc="1")
+    )
 
 
 async def change_stock(api: Api, product: str, action: str, quantity: int) -> None:

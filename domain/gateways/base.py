@@ -43,6 +43,11 @@ class CardDetails:
         """The number without the spaces and dashes people type."""
         return self.number.replace(" ", "").replace("-", "")
 
+    @property
+    def full_year(self) -> int:
+        """`exp_year` with two digits read as 20xx, as printed on cards."""
+        return 2000 + self.exp_year if 0 <= self.exp_year <= 99 else self.exp_year
+
 
 @dataclass(frozen=True, slots=True)
 class CardSummary:

@@ -68,11 +68,12 @@ def card_problems(card: CardDetails, today: date) -> list[DomainError]:
         errors.append(_error("the card number is not valid (checksum)", "number"))
     if not 1 <= card.exp_month <= 12:
         errors.append(_error("expMonth must be 1 to 12", "expMonth"))
-    if not 2000 <= card.exp_year <= 2100:
-        errors.append(_error("expYear must be a four-digit year", "expYear"))
-    elif card.exp_year < today.year:
+    year = card.full_year
+    if not 2000 <= year <= 2100:
+        errors.append(_error("expYear must be a year such as 2030 (or 30)", "expYear"))
+    elif year < today.year:
         errors.append(_error("the card has expired", "expYear"))
-    elif card.exp_year == today.year and 1 <= card.exp_month < today.month:
+    elif year == today.year and 1 <= card.exp_month < today.month:
         errors.append(_error("the card has expired", "expMonth"))
     if not (card.cvc.isdigit() and card.cvc.isascii() and len(card.cvc) in (3, 4)):
         errors.append(_error("the CVC must be 3 or 4 digits", "cvc"))
