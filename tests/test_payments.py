@@ -3,11 +3,13 @@ both gateways, decline, capture, refund, cancel, idempotency keys, the stale-pay
 Every step checks the exact stock figures."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -21,11 +23,13 @@ from domain.gateways.base import (
     PaymentRequest,
 )
 from domain.gateways.card import brand_of, card_problems
+from domain.inventory import allocate_order
+from domain.orders import order_lines
 from domain.payments import ensure_gateways, sweep_stale_payments
 from models.engine import Database, StatementCounter
 from models.payments import IdempotencyKey, PaymentTransaction
-from resolvers.ids import encode_id
-from tests.conftest import Api
+from resolvers.ids import decode_id, encode_id
+from tests.conftest import Api, Template, running_server
 
 VISA = {"number": "4242424242424242", "expMonth": 12, "expYear": 2040, "cvc": "123"}
 DECLINED = {**VISA, "number": "4000000000000002"}
@@ -916,6 +920,52 @@ async def test_a_payment_found_after_the_order_was_cancelled_is_given_back(
     assert [(t["status"], t["reference"]) for t in final["transactions"]] == [("FAILED", "found")]
     assert LostAnswerGateway.refunded == ["found"]
     assert await stock(api, product) == (3, 3, 0)
+
+
+async def test_a_server_resolves_a_payment_left_pending_by_a_crash(
+    db_url: str, template: Template
+) -> None:
+    """Step 1 of orderPay committed (allocation + PENDING transaction) and the process died:
+    a running server's sweep job releases the stock once the payment is older than the
+    timeout, and the order can be paid again."""
+    env = {
+        "STOCKROOM_PAYMENT_PENDING_TIMEOUT_SECONDS": "1",
+        "STOCKROOM_PAYMENT_SWEEP_INTERVAL_SECONDS": "1",
+    }
+    async with (
+        running_server(db_url, **env) as server,
+        httpx.AsyncClient(base_url=server.base, timeout=30) as http,
+    ):
+        api = Api(http, template)
+        product = await new_product(api, stock=4)
+        order = await new_order(api, [(product, 3)])
+        db = Database(db_url)
+        try:
+            async with db.transaction() as session:  # what the dead request had committed
+                pk = decode_id(order["id"], "Order")
+                await allocate_order(session, pk, await order_lines(session, pk))
+                session.add(
+                    PaymentTransaction(
+                        order_id=pk,
+                        gateway="card",
+                        method="PURCHASE",
+                        status="PENDING",
+                        amount=3000,
+                        currency="USD",
+                        card_brand="visa",
+                        card_last4="4242",
+                    )
+                )
+        finally:
+            await db.dispose()
+        assert await stock(api, product) == (4, 1, 3)
+        deadline = time.monotonic() + 15
+        while (transactions := (await get_order(api, order["id"]))["transactions"]) == []:
+            assert time.monotonic() < deadline, "the sweep did not resolve the payment"
+            await asyncio.sleep(0.2)
+        assert [(t["status"], t["card"]["last4"]) for t in transactions] == [("FAILED", "4242")]
+        assert await stock(api, product) == (4, 4, 0)
+        assert (await pay(api, order["id"]))["order"]["payment"] == "PAID"
 
 
 # --- reads -------------------------------------------------------------------------------------
