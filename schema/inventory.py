@@ -60,13 +60,13 @@ class Stock:
     )
 )
 class StockTransaction(Node):
-    action: StockAction
+    action: StockAction = strawberry.field(description="What changed.")
     quantity: int = strawberry.field(description="Units, at least 1.")
     order_id: strawberry.ID | None = strawberry.field(
         description="The order that made the change; null for a change by hand."
     )
     product_id: strawberry.ID = strawberry.field(description="The product whose stock changed.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When it changed.")
 
     @classmethod
     def of(cls, row: StockTransactionRow) -> "StockTransaction":
@@ -90,7 +90,7 @@ async def _stock_transaction_node(info: StrawberryInfo, pk: object) -> StockTran
 
 @strawberry.input(description="A change of stock by hand.")
 class StockTransactionInput:
-    action: StockAction
+    action: StockAction = strawberry.field(description="What to change.")
     quantity: int = strawberry.field(description="Units, at least 1.")
 
 
@@ -100,7 +100,7 @@ class StockTransactionPayload:
     transaction: StockTransaction | None = strawberry.field(
         default=None, description="The ledger entry recorded."
     )
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
 @strawberry.type

@@ -101,7 +101,7 @@ class GatewayInput:
 @strawberry.type(description="The result of gatewayUpdate.")
 class GatewayPayload:
     gateway: Gateway | None = strawberry.field(default=None, description="The gateway after it.")
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
 # --- transactions ----------------------------------------------------------------------
@@ -218,7 +218,7 @@ class OrderPayPayload:
     transaction: Transaction | None = strawberry.field(
         default=None, description="The transaction recorded (FAILED when declined)."
     )
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
 @strawberry.type(
@@ -230,7 +230,7 @@ class TransactionPayload:
     transaction: Transaction | None = strawberry.field(
         default=None, description="The new CAPTURE, REFUND or CANCEL transaction."
     )
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
 PayloadT = type[OrderPayPayload] | type[TransactionPayload]
