@@ -165,14 +165,14 @@ class PageInfo:
 
 @strawberry.type(description="One item of a page and its cursor.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(description="Pass as after/before to page from here.")
+    node: T = strawberry.field(description="The item.")
 
 
 @strawberry.type(description="A page of a list (Relay connection).")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The page's items in order.")
+    page_info: PageInfo = strawberry.field(description="Where the page sits in the list.")
     count_statement: strawberry.Private[Any]
 
     @strawberry.field(description="How many items match, over all pages.")

@@ -5,7 +5,7 @@ currencies; custom field definitions."""
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import strawberry
 from strawberry.scalars import JSON
@@ -47,7 +47,7 @@ from schema.inventory import Stock, StockStatus
 
 @strawberry.type(description="A tax rate applied to products and shipping in the band.")
 class TaxBand(Node):
-    name: str
+    name: str = strawberry.field(description="Display name, e.g. Standard rate.")
     rate: Decimal = strawberry.field(description="Percent, e.g. 20 for 20%.")
 
     @classmethod
@@ -63,16 +63,16 @@ async def _tax_band_node(info: StrawberryInfo, pk: object) -> TaxBand | None:
 
 @strawberry.input(description="A tax band's fields.")
 class TaxBandInput:
-    name: str | None = strawberry.UNSET
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Required on create.")
     rate: Decimal | None = strawberry.field(
         default=strawberry.UNSET, description="Percent from 0 to 100."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of a tax band mutation.")
 class TaxBandPayload:
-    tax_band: TaxBand | None = None
-    errors: list[UserError]
+    tax_band: TaxBand | None = strawberry.field(default=None, description="The tax band.")
+    errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
 # --- currencies ------------------------------------------------------------------------
@@ -81,15 +81,15 @@ class TaxBandPayload:
 @strawberry.type(description="A currency prices can show in (request header X-Currency).")
 class Currency(Node):
     code: str = strawberry.field(description="ISO 4217 code, e.g. USD.")
-    name: str
+    name: str = strawberry.field(description="Display name, e.g. Euro.")
     exchange_rate: Decimal = strawberry.field(
         description="Units of this currency per one unit of the store currency."
     )
     format: str = strawberry.field(description='Display format, e.g. "${price}".')
-    decimal_places: int
-    decimal_point: str
-    thousand_separator: str
-    enabled: bool
+    decimal_places: int = strawberry.field(description="Digits of the minor unit (JPY: 0).")
+    decimal_point: str = strawberry.field(description="Between whole and minor units.")
+    thousand_separator: str = strawberry.field(description="Between groups of three digits.")
+    enabled: bool = strawberry.field(description="Whether X-Currency may name it.")
     is_default: bool = strawberry.field(
         name="default", description="The store currency: catalogue prices are entered in it."
     )
@@ -118,23 +118,54 @@ async def _currency_node(info: StrawberryInfo, pk: object) -> Currency | None:
 
 @strawberry.input(description="A currency's fields (omitted ones are left unchanged).")
 class CurrencyInput:
-    code: str | None = strawberry.UNSET
-    name: str | None = strawberry.UNSET
-    exchange_rate: Decimal | None = strawberry.UNSET
-    format: str | None = strawberry.UNSET
-    decimal_places: int | None = strawberry.UNSET
-    decimal_point: str | None = strawberry.UNSET
-    thousand_separator: str | None = strawberry.UNSET
-    enabled: bool | None = strawberry.UNSET
+    code: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 4217 code (3 letters); unique."
+    )
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
+    exchange_rate: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description="Units per one store-currency unit; above 0."
+    )
+    format: str | None = strawberry.field(
+        default=strawberry.UNSET, description='Must contain {price}, e.g. "€{price}".'
+    )
+    decimal_places: int | None = strawberry.field(
+        default=strawberry.UNSET, description="0 to 4; default 2."
+    )
+    decimal_point: str | None = strawberry.field(
+        default=strawberry.UNSET, description='Default ".".'
+    )
+    thousand_separator: str | None = strawberry.field(
+        default=strawberry.UNSET, description='Default ",".'
+    )
+    enabled: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Default true; the store currency stays enabled."
+    )
     default: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Make this the store currency (its rate must be 1)."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of a currency mutation.")
 class CurrencyPayload:
-    currency: Currency | None = None
-    errors: list[UserError]
+    currency: Currency | None = strawberry.field(default=None, description="The currency.")
+    errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
+
+
+# --- arguments -------------------------------------------------------------------------
+
+
+def described(kind: Any, text: str) -> Any:
+    """An argument type with its description (for the GraphiQL docs pane)."""
+    return Annotated[kind, strawberry.argument(description=text)]
+
+
+First = described(int | None, "Page size from the start of the list (at most 100; default 20).")
+After = described(str | None, "Start after this cursor (an edge's cursor or endCursor).")
+Last = described(int | None, "Page size from the end of the list (at most 100).")
+Before = described(str | None, "End before this cursor (an edge's cursor or startCursor).")
+IdArg = described(strawberry.ID | None, "Its global id (give exactly one key).")
+SlugArg = described(str | None, "Its slug (give exactly one key).")
+SkuArg = described(str | None, "Its SKU, exact (give exactly one key).")
 
 
 # --- enums -----------------------------------------------------------------------------
@@ -315,8 +346,10 @@ class ProductInput:
     slug: str | None = strawberry.field(
         default=strawberry.UNSET, description="Unique; lowercase letters, digits and hyphens."
     )
-    name: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Required on create.")
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Free text; null means empty."
+    )
     status: ProductStatus | None = strawberry.field(
         default=strawberry.UNSET, description="Defaults to DRAFT."
     )
@@ -333,7 +366,9 @@ class ProductInput:
     category_ids: list[strawberry.ID] | None = strawberry.field(
         default=strawberry.UNSET, description="Replaces the product's categories."
     )
-    brand_id: strawberry.ID | None = strawberry.UNSET
+    brand_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="null: no brand."
+    )
     collection_ids: list[strawberry.ID] | None = strawberry.field(
         default=strawberry.UNSET, description="Replaces the product's collections."
     )
@@ -374,8 +409,8 @@ class ProductFilter:
     include_subcategories: bool = strawberry.field(
         default=True, description="With categorySlug: false lists the category's own products."
     )
-    brand_slug: str | None = None
-    collection_slug: str | None = None
+    brand_slug: str | None = strawberry.field(default=None, description="Of this brand.")
+    collection_slug: str | None = strawberry.field(default=None, description="In this collection.")
     status: ProductStatus | None = strawberry.field(
         default=None, description="Storefronts only ever see LIVE products."
     )
@@ -422,6 +457,10 @@ class ProductSort:
     direction: SortDirection = strawberry.field(
         default=SortDirection.ASC, description="ASC (default) or DESC."
     )
+
+
+FilterArg = described(ProductFilter | None, "Which products (every given condition holds).")
+SortArg = described(ProductSort | None, "Sort order (default NAME ASC).")
 
 
 async def product_connection(
@@ -496,12 +535,12 @@ class Category(Node):
     async def products(
         self,
         info: StrawberryInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: ProductFilter | None = None,
-        sort_by: ProductSort | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: FilterArg = None,
+        sort_by: SortArg = None,
     ) -> Connection[Product]:
         return await product_connection(
             info, first, after, last, before, filter, sort_by, category_id=self.row.id
@@ -520,7 +559,9 @@ class CategoryInput:
     slug: str | None = strawberry.field(
         default=strawberry.UNSET, description="Unique; defaults to one made from the name."
     )
-    description: str | None = strawberry.UNSET
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Free text; null means empty."
+    )
     parent_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="null: a root category."
     )
@@ -579,12 +620,12 @@ class Brand(Node):
     async def products(
         self,
         info: StrawberryInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: ProductFilter | None = None,
-        sort_by: ProductSort | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: FilterArg = None,
+        sort_by: SortArg = None,
     ) -> Connection[Product]:
         return await product_connection(
             info, first, after, last, before, filter, sort_by, brand_id=self.row.id
@@ -609,12 +650,12 @@ class Collection(Node):
     async def products(
         self,
         info: StrawberryInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: ProductFilter | None = None,
-        sort_by: ProductSort | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: FilterArg = None,
+        sort_by: SortArg = None,
     ) -> Connection[Product]:
         return await product_connection(
             info, first, after, last, before, filter, sort_by, collection_id=self.row.id
@@ -651,7 +692,9 @@ class GroupInput:
     slug: str | None = strawberry.field(
         default=strawberry.UNSET, description="Unique; defaults to one made from the name."
     )
-    description: str | None = strawberry.UNSET
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Free text; null means empty."
+    )
     status: ProductStatus | None = strawberry.field(
         default=strawberry.UNSET, description="Defaults to LIVE."
     )
@@ -744,7 +787,9 @@ class VariationInput:
 @strawberry.input(description="An option's fields (on update, omitted ones stay unchanged).")
 class VariationOptionInput:
     name: str | None = strawberry.field(default=strawberry.UNSET, description="e.g. Red.")
-    description: str | None = strawberry.UNSET
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Free text; null means empty."
+    )
     price_change: int | None = strawberry.field(
         default=strawberry.UNSET, description="Minor units of the store currency; default 0."
     )
@@ -814,14 +859,22 @@ async def _field_definition_node(info: StrawberryInfo, pk: uuid.UUID) -> FieldDe
     )
 )
 class FieldDefinitionInput:
-    entity: CustomFieldEntity | None = strawberry.UNSET
+    entity: CustomFieldEntity | None = strawberry.field(
+        default=strawberry.UNSET, description="What it is for; required on create."
+    )
     slug: str | None = strawberry.field(
         default=strawberry.UNSET,
         description="Key in customFields: a lowercase letter, then letters, digits or _.",
     )
-    name: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    type: CustomFieldType | None = strawberry.UNSET
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Display name; required on create."
+    )
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Help text; null means empty."
+    )
+    type: CustomFieldType | None = strawberry.field(
+        default=strawberry.UNSET, description="Value type; required on create."
+    )
     required: bool | None = strawberry.field(default=strawberry.UNSET, description="Default false.")
     choices: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="The allowed values; CHOICE fields only."
@@ -859,7 +912,9 @@ class CatalogQuery:
         return [TaxBand.of(r) for r in await resolve.tax_bands(info.context)]
 
     @strawberry.field(description="One tax band by id.")
-    async def tax_band(self, info: StrawberryInfo, id: strawberry.ID) -> TaxBand | None:
+    async def tax_band(
+        self, info: StrawberryInfo, id: described(strawberry.ID, "Its global id.")
+    ) -> TaxBand | None:
         pk = maybe_decode_id(id, "TaxBand")
         row = await resolve.tax_band(info.context, pk) if pk else None
         return TaxBand.of(row) if row else None
@@ -870,7 +925,10 @@ class CatalogQuery:
 
     @strawberry.field(description="One currency by id or ISO code.")
     async def currency(
-        self, info: StrawberryInfo, id: strawberry.ID | None = None, code: str | None = None
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID | None, "Its global id.") = None,
+        code: described(str | None, "Its ISO 4217 code, e.g. EUR.") = None,
     ) -> Currency | None:
         pk = maybe_decode_id(id, "Currency") if id else None
         if (id and not pk) or (not id and not code):
@@ -887,12 +945,12 @@ class CatalogQuery:
     async def products(
         self,
         info: StrawberryInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: ProductFilter | None = None,
-        sort_by: ProductSort | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: FilterArg = None,
+        sort_by: SortArg = None,
     ) -> Connection[Product]:
         return await product_connection(info, first, after, last, before, filter, sort_by)
 
@@ -902,9 +960,9 @@ class CatalogQuery:
     async def product(
         self,
         info: StrawberryInfo,
-        id: strawberry.ID | None = None,
-        slug: str | None = None,
-        sku: str | None = None,
+        id: IdArg = None,
+        slug: SlugArg = None,
+        sku: SkuArg = None,
     ) -> Product | None:
         key = one_key(id=id, slug=slug, sku=sku)
         pk = maybe_decode_id(id, "Product") if id else None
@@ -917,14 +975,16 @@ class CatalogQuery:
         description="The root categories, or the sub-categories of parentId, in position order."
     )
     async def categories(
-        self, info: StrawberryInfo, parent_id: strawberry.ID | None = None
+        self,
+        info: StrawberryInfo,
+        parent_id: described(strawberry.ID | None, "List its sub-categories instead.") = None,
     ) -> list[Category]:
         pk = decode_id(parent_id, "Category", ["parentId"]) if parent_id else None
         return [Category.of(r) for r in await resolve.categories(info.context, pk)]
 
     @strawberry.field(description="One category by exactly one of id or slug.")
     async def category(
-        self, info: StrawberryInfo, id: strawberry.ID | None = None, slug: str | None = None
+        self, info: StrawberryInfo, id: IdArg = None, slug: SlugArg = None
     ) -> Category | None:
         if one_key(id=id, slug=slug) == "id":
             row = await resolve.category(info.context, maybe_decode_id(id, "Category"))
@@ -936,10 +996,10 @@ class CatalogQuery:
     async def brands(
         self,
         info: StrawberryInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Brand]:
         page = await resolve.groups(
             info.context, BrandRow, page_request(first, after, last, before)
@@ -948,7 +1008,7 @@ class CatalogQuery:
 
     @strawberry.field(description="One brand by exactly one of id or slug.")
     async def brand(
-        self, info: StrawberryInfo, id: strawberry.ID | None = None, slug: str | None = None
+        self, info: StrawberryInfo, id: IdArg = None, slug: SlugArg = None
     ) -> Brand | None:
         if one_key(id=id, slug=slug) == "id":
             row = await resolve.brand(info.context, maybe_decode_id(id, "Brand"))
@@ -960,10 +1020,10 @@ class CatalogQuery:
     async def collections(
         self,
         info: StrawberryInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Collection]:
         request = page_request(first, after, last, before)
         page = await resolve.groups(info.context, CollectionRow, request)
@@ -971,7 +1031,7 @@ class CatalogQuery:
 
     @strawberry.field(description="One collection by exactly one of id or slug.")
     async def collection(
-        self, info: StrawberryInfo, id: strawberry.ID | None = None, slug: str | None = None
+        self, info: StrawberryInfo, id: IdArg = None, slug: SlugArg = None
     ) -> Collection | None:
         if one_key(id=id, slug=slug) == "id":
             row = await resolve.collection(info.context, maybe_decode_id(id, "Collection"))
@@ -981,7 +1041,9 @@ class CatalogQuery:
 
     @strawberry.field(description="Custom field definitions of one entity (or of all), by slug.")
     async def field_definitions(
-        self, info: StrawberryInfo, entity: CustomFieldEntity | None = None
+        self,
+        info: StrawberryInfo,
+        entity: described(CustomFieldEntity | None, "Only this entity's fields.") = None,
     ) -> list[FieldDefinition]:
         entities = [entity] if entity else list(DomainCustomFieldEntity)
         rows = [
@@ -1003,7 +1065,7 @@ def _payload(payload: type, key: str, convert: Any, work: Any) -> Any:
 class CatalogMutation:
     @strawberry.mutation(permission_classes=[IsAdmin], description="Create a tax band.")
     async def tax_band_create(
-        self, info: StrawberryInfo, input: TaxBandInput
+        self, info: StrawberryInfo, input: described(TaxBandInput, "The tax band's fields.")
     ) -> TaxBandPayload | None:
         async def run() -> dict[str, object]:
             row = await resolve.create_tax_band(info.context, input_data(input))
@@ -1013,7 +1075,10 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a tax band.")
     async def tax_band_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: TaxBandInput
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID, "Id of the tax band to change."),
+        input: described(TaxBandInput, "The tax band's fields."),
     ) -> TaxBandPayload | None:
         async def run() -> dict[str, object]:
             pk = decode_id(id, "TaxBand")
@@ -1027,7 +1092,7 @@ class CatalogMutation:
         description="Delete a tax band no product or method uses (IN_USE otherwise).",
     )
     async def tax_band_delete(
-        self, info: StrawberryInfo, id: strawberry.ID
+        self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the tax band to delete.")
     ) -> TaxBandPayload | None:
         async def run() -> dict[str, object]:
             row = await resolve.delete_tax_band(info.context, decode_id(id, "TaxBand"))
@@ -1037,7 +1102,7 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Add a currency.")
     async def currency_create(
-        self, info: StrawberryInfo, input: CurrencyInput
+        self, info: StrawberryInfo, input: described(CurrencyInput, "The currency's fields.")
     ) -> CurrencyPayload | None:
         async def run() -> dict[str, object]:
             row = await resolve.create_currency(info.context, input_data(input))
@@ -1047,7 +1112,10 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a currency.")
     async def currency_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: CurrencyInput
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID, "Id of the currency to change."),
+        input: described(CurrencyInput, "The currency's fields."),
     ) -> CurrencyPayload | None:
         async def run() -> dict[str, object]:
             pk = decode_id(id, "Currency")
@@ -1061,7 +1129,7 @@ class CatalogMutation:
         description="Delete a currency (never the store default, nor one carts or orders use).",
     )
     async def currency_delete(
-        self, info: StrawberryInfo, id: strawberry.ID
+        self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the currency to delete.")
     ) -> CurrencyPayload | None:
         async def run() -> dict[str, object]:
             row = await resolve.delete_currency(info.context, decode_id(id, "Currency"))
@@ -1073,7 +1141,7 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Create a product.")
     async def product_create(
-        self, info: StrawberryInfo, input: ProductInput
+        self, info: StrawberryInfo, input: described(ProductInput, "The product's fields.")
     ) -> ProductPayload | None:
         return await _payload(
             ProductPayload,
@@ -1086,7 +1154,10 @@ class CatalogMutation:
         permission_classes=[IsAdmin], description="Change a product (omitted fields stay)."
     )
     async def product_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: ProductInput
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID, "Id of the product to change."),
+        input: described(ProductInput, "The product's fields."),
     ) -> ProductPayload | None:
         return await _payload(
             ProductPayload,
@@ -1105,7 +1176,7 @@ class CatalogMutation:
         ),
     )
     async def product_delete(
-        self, info: StrawberryInfo, id: strawberry.ID
+        self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the product to delete.")
     ) -> ProductPayload | None:
         return await _payload(
             ProductPayload,
@@ -1119,7 +1190,10 @@ class CatalogMutation:
         description="Add a variation (an option axis such as Size) to a product.",
     )
     async def product_variation_create(
-        self, info: StrawberryInfo, product_id: strawberry.ID, input: VariationInput
+        self,
+        info: StrawberryInfo,
+        product_id: described(strawberry.ID, "The product to add it to."),
+        input: described(VariationInput, "The variation's fields."),
     ) -> VariationPayload | None:
         return await _payload(
             VariationPayload,
@@ -1132,7 +1206,10 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Rename a variation.")
     async def product_variation_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: VariationInput
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID, "Id of the variation to change."),
+        input: described(VariationInput, "The variation's fields."),
     ) -> VariationPayload | None:
         return await _payload(
             VariationPayload,
@@ -1148,7 +1225,7 @@ class CatalogMutation:
         description="Delete a variation and its options (rebuild children afterwards).",
     )
     async def product_variation_delete(
-        self, info: StrawberryInfo, id: strawberry.ID
+        self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the variation to delete.")
     ) -> VariationPayload | None:
         return await _payload(
             VariationPayload,
@@ -1159,7 +1236,10 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Add an option to a variation.")
     async def variation_option_create(
-        self, info: StrawberryInfo, variation_id: strawberry.ID, input: VariationOptionInput
+        self,
+        info: StrawberryInfo,
+        variation_id: described(strawberry.ID, "The variation to add it to."),
+        input: described(VariationOptionInput, "The option's fields."),
     ) -> VariationOptionPayload | None:
         return await _payload(
             VariationOptionPayload,
@@ -1174,7 +1254,10 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change an option.")
     async def variation_option_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: VariationOptionInput
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID, "Id of the option to change."),
+        input: described(VariationOptionInput, "The option's fields."),
     ) -> VariationOptionPayload | None:
         return await _payload(
             VariationOptionPayload,
@@ -1190,7 +1273,7 @@ class CatalogMutation:
         description="Delete an option (rebuild children afterwards).",
     )
     async def variation_option_delete(
-        self, info: StrawberryInfo, id: strawberry.ID
+        self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the option to delete.")
     ) -> VariationOptionPayload | None:
         return await _payload(
             VariationOptionPayload,
@@ -1208,7 +1291,9 @@ class CatalogMutation:
         ),
     )
     async def product_children_build(
-        self, info: StrawberryInfo, product_id: strawberry.ID
+        self,
+        info: StrawberryInfo,
+        product_id: described(strawberry.ID, "The parent product."),
     ) -> ProductPayload | None:
         return await _payload(
             ProductPayload,
@@ -1223,7 +1308,7 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Create a category.")
     async def category_create(
-        self, info: StrawberryInfo, input: CategoryInput
+        self, info: StrawberryInfo, input: described(CategoryInput, "The category's fields.")
     ) -> CategoryPayload | None:
         return await _payload(
             CategoryPayload,
@@ -1237,7 +1322,10 @@ class CatalogMutation:
         description="Change a category; moving it under its own descendant is INVALID.",
     )
     async def category_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: CategoryInput
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID, "Id of the category to change."),
+        input: described(CategoryInput, "The category's fields."),
     ) -> CategoryPayload | None:
         return await _payload(
             CategoryPayload,
@@ -1255,7 +1343,7 @@ class CatalogMutation:
         ),
     )
     async def category_delete(
-        self, info: StrawberryInfo, id: strawberry.ID
+        self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the category to delete.")
     ) -> CategoryPayload | None:
         return await _payload(
             CategoryPayload,
@@ -1272,7 +1360,9 @@ class CatalogMutation:
         ),
     )
     async def categories_reorder(
-        self, info: StrawberryInfo, input: list[CategoryMoveInput]
+        self,
+        info: StrawberryInfo,
+        input: described(list[CategoryMoveInput], "The moves, applied together."),
     ) -> CategoriesPayload | None:
         async def run() -> dict[str, object]:
             moves = [input_data(move) for move in input]
@@ -1284,7 +1374,9 @@ class CatalogMutation:
     # brands and collections
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Create a brand.")
-    async def brand_create(self, info: StrawberryInfo, input: BrandInput) -> BrandPayload | None:
+    async def brand_create(
+        self, info: StrawberryInfo, input: described(BrandInput, "The brand's fields.")
+    ) -> BrandPayload | None:
         return await _payload(
             BrandPayload,
             "brand",
@@ -1294,7 +1386,10 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a brand.")
     async def brand_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: BrandInput
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID, "Id of the brand to change."),
+        input: described(BrandInput, "The brand's fields."),
     ) -> BrandPayload | None:
         return await _payload(
             BrandPayload,
@@ -1309,7 +1404,9 @@ class CatalogMutation:
         permission_classes=[IsAdmin],
         description="Delete a brand; its products stay, without a brand.",
     )
-    async def brand_delete(self, info: StrawberryInfo, id: strawberry.ID) -> BrandPayload | None:
+    async def brand_delete(
+        self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the brand to delete.")
+    ) -> BrandPayload | None:
         return await _payload(
             BrandPayload,
             "brand",
@@ -1319,7 +1416,7 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Create a collection.")
     async def collection_create(
-        self, info: StrawberryInfo, input: CollectionInput
+        self, info: StrawberryInfo, input: described(CollectionInput, "The collection's fields.")
     ) -> CollectionPayload | None:
         return await _payload(
             CollectionPayload,
@@ -1330,7 +1427,10 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a collection.")
     async def collection_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: CollectionInput
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID, "Id of the collection to change."),
+        input: described(CollectionInput, "The collection's fields."),
     ) -> CollectionPayload | None:
         return await _payload(
             CollectionPayload,
@@ -1346,7 +1446,7 @@ class CatalogMutation:
         description="Delete a collection; its products stay, outside it.",
     )
     async def collection_delete(
-        self, info: StrawberryInfo, id: strawberry.ID
+        self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the collection to delete.")
     ) -> CollectionPayload | None:
         return await _payload(
             CollectionPayload,
@@ -1359,7 +1459,9 @@ class CatalogMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Define a custom field.")
     async def field_definition_create(
-        self, info: StrawberryInfo, input: FieldDefinitionInput
+        self,
+        info: StrawberryInfo,
+        input: described(FieldDefinitionInput, "The field definition's fields."),
     ) -> FieldDefinitionPayload | None:
         return await _payload(
             FieldDefinitionPayload,
@@ -1373,7 +1475,10 @@ class CatalogMutation:
         description="Change a custom field's name, description, required flag or choices.",
     )
     async def field_definition_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: FieldDefinitionInput
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID, "Id of the field definition to change."),
+        input: described(FieldDefinitionInput, "The field definition's fields."),
     ) -> FieldDefinitionPayload | None:
         return await _payload(
             FieldDefinitionPayload,
@@ -1389,7 +1494,9 @@ class CatalogMutation:
         description="Delete a custom field; its values disappear from every record.",
     )
     async def field_definition_delete(
-        self, info: StrawberryInfo, id: strawberry.ID
+        self,
+        info: StrawberryInfo,
+        id: described(strawberry.ID, "Id of the field definition to delete."),
     ) -> FieldDefinitionPayload | None:
         return await _payload(
             FieldDefinitionPayload,

@@ -1,6 +1,7 @@
 """Products: create, update, delete, validation (every rule), lookups, stock, and what each
 role may see."""
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import func, select
@@ -334,3 +335,30 @@ async def test_tax_band_in_use_cannot_be_deleted(api: Api) -> None:
     assert errors_of(refused) == {("IN_USE", ("id",))}
     await api.admin(PRODUCT_UPDATE, {"id": product["id"], "input": {"taxBandId": None}})
     assert (await api.admin(delete, {"id": band}))["taxBandDelete"]["errors"] == []
+
+
+async def test_concurrent_creates_of_one_sku_make_one_product(api: Api, db: Database) -> None:
+    """Checked-then-inserted in parallel: the unique index decides, the losers get DUPLICATE."""
+    inputs = [product_input("RACE", slug=f"race-{i}") for i in range(6)]
+    results = await asyncio.gather(*(_create(api, i) for i in inputs))
+    assert sum(r["errors"] == [] for r in results) == 1
+    losers = [r for r in results if r["errors"]]
+    assert all(errors_of(r) <= {("DUPLICATE", ("input", "sku"))} for r in losers)
+    async with db.reader() as session:
+        assert await session.scalar(select(func.count()).select_from(Product)) == 1
+
+
+async def test_concurrent_stock_settings_keep_the_ledger_whole(api: Api, db: Database) -> None:
+    product = await create_product(api, "S-1", manageStock=True, stock=5)
+    totals = [0, 20, 3, 11, 8, 15]
+    await asyncio.gather(
+        *(api.admin(PRODUCT_UPDATE, {"id": product["id"], "input": {"stock": t}}) for t in totals)
+    )
+    async with db.reader() as session:
+        row = await session.get(Product, _pk(product["id"]))
+        ledger = (
+            await session.execute(select(StockTransaction.action, StockTransaction.quantity))
+        ).all()
+    assert row is not None and row.stock_total in totals
+    signed = sum(q if action == "INCREMENT" else -q for action, q in ledger)
+    assert signed == row.stock_total  # every change went through the ledger, none was lost
