@@ -189,6 +189,11 @@ async def test_gateways_are_seeded_enabled_and_can_be_switched(api: Api) -> None
     assert off["errors"] == [] and off["gateway"]["enabled"] is False
     assert [g["slug"] for g in (await api.storefront(GATEWAYS))["gateways"]] == ["manual"]
     assert [g["enabled"] for g in (await api.admin(GATEWAYS))["gateways"]] == [False, True]
+    product = await new_product(api)
+    add = """mutation($p: ID!) { cartItemAdd(reference: "gw-cart", productId: $p, quantity: 1) {
+        cart { gateways { slug } } errors { code } } }"""
+    cart = (await api.storefront(add, {"p": product}))["cartItemAdd"]["cart"]
+    assert [g["slug"] for g in cart["gateways"]] == ["manual"]  # the enabled ones, as for buyers
 
     renamed = (
         await api.admin(
@@ -232,17 +237,6 @@ async def test_gateway_update_rejects_bad_input(api: Api) -> None:
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     hidden = await api.gql("{ gateways { slug settings } }", as_="storefront")
     assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-
-
-async def test_cart_lists_enabled_gateways(api: Api) -> None:
-    product = await new_product(api)
-    query = """mutation($p: ID!) { cartItemAdd(reference: "gw-cart", productId: $p, quantity: 1) {
-        cart { gateways { slug } } errors { code } } }"""
-    cart = (await api.storefront(query, {"p": product}))["cartItemAdd"]["cart"]
-    assert [g["slug"] for g in cart["gateways"]] == ["card", "manual"]
-    await api.admin(GATEWAY_UPDATE, {"slug": "manual", "input": {"enabled": False}})
-    cart = (await api.admin('{ cart(reference: "gw-cart") { gateways { slug } } }'))["cart"]
-    assert [g["slug"] for g in cart["gateways"]] == ["card"]
 
 
 # --- the card flows ------------------------------------------------------------------------
@@ -412,39 +406,36 @@ async def test_order_cancel_releases_once_and_the_authorization_can_still_be_voi
     assert codes(await pay(api, order["id"])) == [("INVALID_TRANSITION", ["orderId"])]
 
 
-@pytest.mark.parametrize(
-    ("card", "message"),
-    [(DECLINED, "Your card was declined."), (NO_FUNDS, "insufficient funds")],
-)
 async def test_a_declined_card_records_a_failed_transaction_and_changes_nothing_else(
-    api: Api, card: dict[str, Any], message: str
+    api: Api,
 ) -> None:
-    product = await new_product(api, stock=5)
-    order = await new_order(api, [(product, 5)])
-    before = await get_order(api, order["id"])
+    for card, message in ((DECLINED, "Your card was declined."), (NO_FUNDS, "insufficient funds")):
+        product = await new_product(api, stock=5)
+        order = await new_order(api, [(product, 5)])
+        before = await get_order(api, order["id"])
 
-    declined = await pay(api, order["id"], card=card)
-    assert codes(declined) == [("PAYMENT_DECLINED", None)]
-    assert message in declined["errors"][0]["message"]
-    tx = declined["transaction"]
-    assert (tx["method"], tx["status"]) == ("PURCHASE", "FAILED")
-    assert message in tx["errorMessage"]
-    assert tx["card"] == {"brand": "visa", "last4": card["number"][-4:]}
-    assert declined["order"]["payment"] == "UNPAID"
+        declined = await pay(api, order["id"], card=card)
+        assert codes(declined) == [("PAYMENT_DECLINED", None)]
+        assert message in declined["errors"][0]["message"]
+        tx = declined["transaction"]
+        assert (tx["method"], tx["status"]) == ("PURCHASE", "FAILED")
+        assert message in tx["errorMessage"]
+        assert tx["card"] == {"brand": "visa", "last4": card["number"][-4:]}
+        assert declined["order"]["payment"] == "UNPAID"
 
-    after = await get_order(api, order["id"])
-    assert [t["id"] for t in after["transactions"]] == [tx["id"]]
-    assert {k: v for k, v in after.items() if k != "transactions"} == {
-        k: v for k, v in before.items() if k != "transactions"
-    }
-    assert await stock(api, product) == (5, 5, 0)
-    assert [(a, q) for a, q, _ in await ledger(api, product)] == [
-        ("INCREMENT", 5),
-        ("ALLOCATE", 5),
-        ("DEALLOCATE", 5),
-    ]
-    assert (await pay(api, order["id"]))["order"]["payment"] == "PAID"  # another card works
-    assert await stock(api, product) == (5, 0, 5)
+        after = await get_order(api, order["id"])
+        assert [t["id"] for t in after["transactions"]] == [tx["id"]]
+        assert {k: v for k, v in after.items() if k != "transactions"} == {
+            k: v for k, v in before.items() if k != "transactions"
+        }
+        assert await stock(api, product) == (5, 5, 0)
+        assert [(a, q) for a, q, _ in await ledger(api, product)] == [
+            ("INCREMENT", 5),
+            ("ALLOCATE", 5),
+            ("DEALLOCATE", 5),
+        ]
+        assert (await pay(api, order["id"]))["order"]["payment"] == "PAID"  # another card works
+        assert await stock(api, product) == (5, 0, 5)
 
 
 async def test_bad_card_data_is_refused_before_anything_happens(api: Api) -> None:
@@ -579,15 +570,13 @@ async def test_orders_that_cannot_be_paid(api: Api) -> None:
     ]
     assert await stock(api, product) == (5, 5, 0)
 
-
-async def test_a_disabled_gateway_takes_no_payment(api: Api) -> None:
-    product = await new_product(api, stock=5)
-    order = await new_order(api, [(product, 1)])
+    payable = await new_order(api, [(product, 1)])
     await api.admin(GATEWAY_UPDATE, {"slug": "card", "input": {"enabled": False}})
-    assert codes(await pay(api, order["id"])) == [("GATEWAY_DISABLED", ["input", "gateway"])]
+    assert codes(await pay(api, payable["id"])) == [("GATEWAY_DISABLED", ["input", "gateway"])]
     assert await stock(api, product) == (5, 5, 0)
     await api.admin(GATEWAY_UPDATE, {"slug": "card", "input": {"enabled": True}})
-    assert (await pay(api, order["id"]))["errors"] == []
+    assert (await pay(api, payable["id"]))["errors"] == []
+    assert await stock(api, product) == (5, 4, 1)
 
 
 # --- the manual gateway: pay on delivery ----------------------------------------------------
@@ -656,13 +645,10 @@ async def test_pay_on_delivery_end_to_end(api: Api) -> None:
     assert [t["method"] for t in final["transactions"]] == ["AUTHORIZE", "CAPTURE"]
     assert await stock(api, product) == (1, 1, 0)
 
-
-async def test_admin_marks_an_order_paid_through_manual(api: Api) -> None:
-    product = await new_product(api, stock=2)
-    order = await new_order(api, [(product, 2)])
-    paid = await pay(api, order["id"], gateway="manual", method="PURCHASE", card=None, as_="admin")
+    counter_sale = await new_order(api, [(product, 1)])  # an admin may mark an order paid
+    paid = await pay(api, counter_sale["id"], "manual", "PURCHASE", card=None, as_="admin")
     assert paid["errors"] == [] and paid["order"]["payment"] == "PAID"
-    assert await stock(api, product) == (2, 0, 2)
+    assert await stock(api, product) == (1, 0, 1)
 
 
 async def test_transaction_operations_are_admin_only(api: Api) -> None:
@@ -750,7 +736,7 @@ async def test_replays_of_failures_return_the_same_failure(api: Api) -> None:
     assert await stock(api, product) == (2, 0, 2)
 
 
-async def test_concurrent_requests_with_one_key_charge_once(api: Api) -> None:
+async def test_concurrent_payments_of_one_order_charge_once(api: Api) -> None:
     product = await new_product(api, stock=5)
     order = await new_order(api, [(product, 2)])
     results = await asyncio.gather(*(pay(api, order["id"], key="double-click") for _ in range(8)))
@@ -759,15 +745,14 @@ async def test_concurrent_requests_with_one_key_charge_once(api: Api) -> None:
     assert len((await get_order(api, order["id"]))["transactions"]) == 1
     assert await stock(api, product) == (5, 3, 2)
 
-
-async def test_concurrent_payments_of_one_order_without_a_key_charge_once(api: Api) -> None:
-    product = await new_product(api, stock=5)
-    order = await new_order(api, [(product, 2)])
-    results = await asyncio.gather(*(pay(api, order["id"]) for _ in range(6)))
+    # Without a key, concurrent payments of one order still charge once: the others find the
+    # payment in progress (one PENDING transaction per order) or the order paid.
+    second = await new_order(api, [(product, 2)])
+    results = await asyncio.gather(*(pay(api, second["id"]) for _ in range(6)))
     assert sum(1 for r in results if r["errors"] == []) == 1
     assert sorted(c for r in results for c, _ in codes(r)) == ["INVALID_TRANSITION"] * 5
-    assert len((await get_order(api, order["id"]))["transactions"]) == 1
-    assert await stock(api, product) == (5, 3, 2)
+    assert len((await get_order(api, second["id"]))["transactions"]) == 1
+    assert await stock(api, product) == (5, 1, 4)
 
 
 # --- plugins: unsupported operations, refusals, lost answers --------------------------------
@@ -922,6 +907,7 @@ async def test_a_payment_found_after_the_order_was_cancelled_is_given_back(
     assert await stock(api, product) == (3, 3, 0)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the sweep itself runs on both, above
 async def test_a_server_resolves_a_payment_left_pending_by_a_crash(
     db_url: str, template: Template
 ) -> None:
@@ -975,12 +961,12 @@ async def test_order_transactions_load_without_n_plus_one(api: Api) -> None:
     product = await new_product(api, stock=100)
     query = """query($n: Int!) { orders(first: $n) { edges { node {
         transactions { method amount { formatted } } } } } }"""
-    for _ in range(6):
+    for _ in range(4):
         order = await new_order(api, [(product, 1)])
         await pay(api, order["id"], card=DECLINED)
         await pay(api, order["id"])
     counts = []
-    for first in (2, 6):
+    for first in (1, 4):
         with StatementCounter() as counter:
             listed = (await api.admin(query, {"n": first}))["orders"]["edges"]
         assert [len(e["node"]["transactions"]) for e in listed] == [2] * first
