@@ -4,6 +4,7 @@ the health check (API.md sections 1 and 2)."""
 import base64
 import binascii
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -114,20 +115,32 @@ class StockroomGraphQL(GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
-        """WebSocket clients authenticate in connection_init: {"authorization": "Bearer ..."}."""
+        """WebSocket clients authenticate in connection_init: {"authorization": "Bearer ..."}
+        (or {"headers": {...}} as Apollo sends it), else with the upgrade request's headers."""
         params = context.connection_params or {}
         if not isinstance(params, dict):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        credentials = _ws_credentials(params, context.request.headers)
         try:
-            context.principal = await self.auth.principal(
-                params.get("authorization") or params.get("Authorization")
-            )
-            context.customer_id = await self.auth.customer(params.get("customerToken"))
+            context.principal = await self.auth.principal(credentials.get("authorization"))
+            context.customer_id = await self.auth.customer(credentials.get("x-customer-token"))
         except Unauthenticated as exc:
             raise ConnectionRejectionError(
                 {"code": "UNAUTHENTICATED", "message": str(exc)}
             ) from exc
         return None
+
+
+def _ws_credentials(params: dict[str, Any], upgrade_headers: Mapping[str, str]) -> dict[str, str]:
+    """`authorization` and `x-customer-token` for a WebSocket: from connection_init's payload
+    (top level, `customerToken` too, or its `headers` object), else the upgrade request's."""
+    found = {k.lower(): v for k, v in upgrade_headers.items()}
+    nested = params.get("headers")
+    for source in (nested if isinstance(nested, dict) else {}, params):
+        found.update({k.lower(): v for k, v in source.items() if isinstance(v, str)})
+    if "customertoken" in found:
+        found["x-customer-token"] = found["customertoken"]
+    return found
 
 
 def _oauth_error(error: OAuthError) -> JSONResponse:

@@ -1,0 +1,639 @@
+"""Acceptance: the contract's names and role boundaries, checked over the whole schema.
+
+Every name API.md fixes (operations, arguments, fields, enum values, payload shapes) is read
+back by introspection with its nullability; every root field is called by every role
+(storefront, storefront with a customer token, admin) to check the table of API.md section 2;
+bad input gets a UserError or a validation error and changes nothing; the transport routes
+behave as section 1 says.
+"""
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.acceptance_helpers import ERRORS, Shop, codes, error_codes
+from tests.conftest import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, Api, Template, running_server
+
+INTROSPECTION = """
+fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }
+query {
+  __schema {
+    queryType { name } mutationType { name }
+    types {
+      kind name interfaces { name }
+      fields { name type { ...T } args { name type { ...T } defaultValue } }
+      inputFields { name type { ...T } defaultValue }
+      enumValues { name }
+    }
+  }
+}"""
+
+# Contract names per type (API.md 3-9), some with their type: `T!` must be non-null, `T?`
+# nullable (the contract shows it optional, or it is null for some roles), `T` either.
+CONTRACT_FIELDS: dict[str, str] = {
+    "Money": "amount:Int! currency:String! formatted:String!",
+    "DisplayPrice": "withTax:Money! withoutTax:Money! tax:Money!",
+    "UserError": "code:ErrorCode! message:String! field:[String!]?",
+    "PageInfo": "hasNextPage hasPreviousPage startCursor endCursor",
+    "ProductConnection": "edges pageInfo totalCount",
+    "ProductEdge": "cursor node",
+    "Product": "id sku slug name description status price:DisplayPrice! salePrice:DisplayPrice? "
+    "taxBand categories brand collections images weight requiresShipping manageStock "
+    "stockStatus stock:Stock? variations parent children customFields:JSON createdAt updatedAt",
+    "Image": "url alt",
+    "Category": "id name slug description parent children position products",
+    "Brand": "id name slug description status products",
+    "Collection": "id name slug description status products",
+    "TaxBand": "id name rate:Decimal",
+    "Currency": "code name exchangeRate format decimalPlaces decimalPoint thousandSeparator "
+    "enabled default",
+    "ShippingMethod": "id name slug carrier description price:DisplayPrice! minSubtotal:Int? "
+    "maxSubtotal:Int? minWeight:Int? maxWeight:Int? taxBand enabled",
+    "Address": "firstName lastName companyName phoneNumber line1 line2 city county region "
+    "postcode country instructions",
+    "Cart": "reference items itemCount subtotal:DisplayPrice! weight requiresShipping currency "
+    "shippingMethods gateways createdAt updatedAt expiresAt",
+    "CartItem": "id product sku name quantity unitPrice:DisplayPrice! linePrice:DisplayPrice!",
+    "Order": "id number:Int! status payment shipping customer billingAddress shippingAddress "
+    "items shippingMethod totals currency exchangeRate transactions customFields events "
+    "createdAt updatedAt",
+    "OrderCustomer": "id name email",
+    "OrderItem": "id product sku name quantity unitPrice linePrice",
+    "OrderTotals": "subtotal shipping tax total:Money!",
+    "OrderEvent": "at type message",
+    "Me": "customer orders addresses",
+    "Gateway": "slug name enabled",
+    "Transaction": "id gateway method status amount:Money reference card errorMessage createdAt",
+    "PaymentCard": "brand last4",
+    "Stock": "total available allocated",
+    "StockTransaction": "id action quantity orderId createdAt",
+    # payloads: XPayload { <object in camelCase> errors }
+    "ProductPayload": "product errors:[UserError!]!",
+    "VariationPayload": "variation errors:[UserError!]!",
+    "VariationOptionPayload": "variationOption errors:[UserError!]!",
+    "CheckoutPayload": "order errors:[UserError!]!",
+    "CustomerTokenPayload": "token expiresAt customer errors:[UserError!]!",
+    "CustomerPayload": "customer errors:[UserError!]!",
+    "CartPayload": "cart errors:[UserError!]!",
+    "OrderPayload": "order errors:[UserError!]!",
+    "OrderPayPayload": "order transaction errors:[UserError!]!",
+    "TransactionPayload": "order transaction errors:[UserError!]!",
+    "StockTransactionPayload": "stock transaction errors:[UserError!]!",
+    "ShippingMethodPayload": "shippingMethod errors:[UserError!]!",
+    "TaxBandPayload": "taxBand errors:[UserError!]!",
+    "CurrencyPayload": "currency errors:[UserError!]!",
+    "CategoryPayload": "category errors:[UserError!]!",
+    "BrandPayload": "brand errors:[UserError!]!",
+    "CollectionPayload": "collection errors:[UserError!]!",
+    "FieldDefinitionPayload": "fieldDefinition errors:[UserError!]!",
+    "GatewayPayload": "gateway errors:[UserError!]!",
+}
+CONTRACT_INPUTS: dict[str, str] = {
+    "ProductInput": "sku slug name description status price salePrice taxBandId categoryIds "
+    "brandId collectionIds images weight requiresShipping manageStock stock customFields",
+    "CategoryInput": "name slug description parentId position",
+    "CategoryMoveInput": "id parentId position",
+    "VariationInput": "name",
+    "VariationOptionInput": "name description priceChange:Int skuSuffix slugSuffix",
+    "FieldDefinitionInput": "entity slug name type required choices",
+    "ShippingMethodInput": "name slug carrier description price minSubtotal maxSubtotal "
+    "minWeight maxWeight taxBandId enabled",
+    "AddressInput": "firstName lastName companyName phoneNumber line1 line2 city county region "
+    "postcode country instructions",
+    "CustomerRegisterInput": "email password name",
+    "CustomerFilter": "search",
+    "CartCustomItemInput": "sku name price quantity taxBandId",
+    "CheckoutInput": "customerId customer billingAddress shippingAddress shippingMethodId "
+    "customFields",
+    "OrderCustomerInput": "email name",
+    "OrderUpdateInput": "shippingAddress billingAddress customFields",
+    "OrderFilter": "status payment shipping customerEmail createdAfter createdBefore search",
+    "OrderCreateInput": "customerId customer items:[OrderItemInput!]! billingAddress "
+    "shippingAddress shippingMethodId",
+    "OrderItemInput": "productId quantity sku name price taxBandId",
+    "GatewayInput": "enabled name",
+    "OrderPayInput": "gateway method card idempotencyKey",
+    "CardInput": "number expMonth expYear cvc",
+    "StockTransactionInput": "action quantity",
+    "ProductFilter": "search categorySlug brandSlug collectionSlug status priceMin priceMax "
+    "inStock",
+    "ProductSort": "field direction",
+}
+CONTRACT_ENUMS: dict[str, str] = {
+    "ProductStatus": "LIVE DRAFT",
+    "StockStatus": "IN_STOCK LOW_STOCK OUT_OF_STOCK",
+    "ProductSortField": "NAME PRICE CREATED_AT UPDATED_AT",
+    "SortDirection": "ASC DESC",
+    "CustomFieldEntity": "PRODUCT ORDER CUSTOMER",
+    "CustomFieldType": "STRING INTEGER FLOAT BOOLEAN DATE CHOICE",
+    "OrderStatus": "INCOMPLETE COMPLETE CANCELLED",
+    "OrderPaymentStatus": "UNPAID AUTHORIZED PAID PARTIALLY_REFUNDED REFUNDED",
+    "OrderShippingStatus": "UNFULFILLED FULFILLED",
+    "PaymentMethod": "PURCHASE AUTHORIZE",
+    "TransactionMethod": "PURCHASE AUTHORIZE CAPTURE REFUND CANCEL",
+    "TransactionStatus": "SUCCEEDED FAILED",
+    "StockAction": "INCREMENT DECREMENT ALLOCATE DEALLOCATE",
+    "ErrorCode": "INVALID REQUIRED NOT_FOUND DUPLICATE INSUFFICIENT_STOCK PRODUCT_UNAVAILABLE "
+    "CART_EMPTY SHIPPING_METHOD_REQUIRED SHIPPING_METHOD_NOT_ELIGIBLE INVALID_TRANSITION "
+    "PAYMENT_DECLINED GATEWAY_DISABLED UNSUPPORTED_GATEWAY_OPERATION IDEMPOTENCY_KEY_REUSED "
+    "INVALID_CREDENTIALS FORBIDDEN",
+}
+# Root fields and their arguments (API.md 4-9).
+CONTRACT_QUERIES = {
+    "node": "id",
+    "products": "first after last before filter sortBy",
+    "product": "id slug sku",
+    "categories": "parentId",
+    "category": "id slug",
+    "brands": "",
+    "collections": "",
+    "taxBands": "",
+    "currencies": "",
+    "shippingMethods": "",
+    "fieldDefinitions": "",
+    "customers": "first after filter",
+    "cart": "reference",
+    "order": "id",
+    "orders": "first after filter sortBy",
+    "me": "",
+    "gateways": "",
+    "stockTransactions": "productId first after",
+}
+CONTRACT_MUTATIONS = {
+    "productCreate": "input",
+    "productUpdate": "id input",
+    "productDelete": "id",
+    "productVariationCreate": "productId input",
+    "variationOptionCreate": "variationId input",
+    "productChildrenBuild": "productId",
+    "categoryCreate": "input",
+    "categoryUpdate": "id input",
+    "categoryDelete": "id",
+    "categoriesReorder": "input",
+    "brandCreate": "input",
+    "brandUpdate": "id input",
+    "brandDelete": "id",
+    "collectionCreate": "input",
+    "collectionUpdate": "id input",
+    "collectionDelete": "id",
+    "taxBandCreate": "input",
+    "taxBandUpdate": "id input",
+    "taxBandDelete": "id",
+    "currencyCreate": "input",
+    "currencyUpdate": "id input",
+    "currencyDelete": "id",
+    "fieldDefinitionCreate": "input",
+    "shippingMethodCreate": "input",
+    "shippingMethodUpdate": "id input",
+    "shippingMethodDelete": "id",
+    "customerRegister": "input",
+    "customerTokenCreate": "email password",
+    "customerAddressCreate": "input",
+    "customerAddressUpdate": "id input",
+    "customerAddressDelete": "id",
+    "cartItemAdd": "reference productId quantity",
+    "cartCustomItemAdd": "reference input",
+    "cartItemUpdate": "reference itemId quantity",
+    "cartItemRemove": "reference itemId",
+    "cartDelete": "reference",
+    "cartCheckout": "reference input",
+    "orderCreate": "input",
+    "orderUpdate": "id input",
+    "orderCancel": "id",
+    "orderFulfill": "id",
+    "gatewayUpdate": "slug input",
+    "orderPay": "orderId input",
+    "transactionCapture": "orderId transactionId",
+    "transactionRefund": "orderId transactionId amount",
+    "transactionCancel": "orderId transactionId",
+    "stockTransactionCreate": "productId input",
+}
+
+# Who may call each root field (API.md 2); everything else is admin-only.
+ANY_TOKEN = {
+    "node", "products", "product", "categories", "category", "brands", "brand", "collections",
+    "collection", "taxBands", "taxBand", "currencies", "currency", "shippingMethods",
+    "shippingMethod", "fieldDefinitions", "cart", "gateways",
+    "customerRegister", "customerTokenCreate", "cartItemAdd", "cartItemUpdate", "cartItemRemove",
+    "cartDelete", "cartCheckout", "orderPay",
+}  # fmt: skip
+CUSTOMER_TOKEN = {
+    "me", "order", "customer", "customerTokenDelete", "customerUpdate", "customerAddressCreate",
+    "customerAddressUpdate", "customerAddressDelete",
+}  # fmt: skip
+
+
+def _type_name(ref: dict[str, Any]) -> str:
+    """An introspected type reference in SDL notation, e.g. `[UserError!]!`."""
+    if ref["kind"] == "NON_NULL":
+        return _type_name(ref["ofType"]) + "!"
+    if ref["kind"] == "LIST":
+        return f"[{_type_name(ref['ofType'])}]"
+    return str(ref["name"])
+
+
+async def _schema(api: Api) -> dict[str, dict[str, Any]]:
+    body = await api.storefront(INTROSPECTION)
+    return {t["name"]: t for t in body["__schema"]["types"]}
+
+
+def _missing(declared: dict[str, str], actual: dict[str, str], owner: str) -> list[str]:
+    """Contract entries `name` or `name:Type` that the schema lacks or types differently."""
+    problems = []
+    for name, expected in declared.items():
+        if name not in actual:
+            problems.append(f"{owner}.{name} is missing")
+        elif expected and not _same_type(expected, actual[name]):
+            problems.append(f"{owner}.{name} is {actual[name]}, the contract says {expected}")
+    return problems
+
+
+def _same_type(expected: str, actual: str) -> bool:
+    if expected.endswith("?"):
+        return actual == expected[:-1]
+    return actual == expected if expected.endswith("!") else actual.rstrip("!") == expected
+
+
+def _entries(spec: str) -> dict[str, str]:
+    return dict((*entry.partition(":")[::2],) for entry in spec.split())
+
+
+async def test_every_contract_name_exists_with_its_type(api: Api) -> None:
+    types = await _schema(api)
+    problems: list[str] = []
+    for type_name, spec in CONTRACT_FIELDS.items():
+        fields = {f["name"]: _type_name(f["type"]) for f in types[type_name]["fields"]}
+        problems += _missing(_entries(spec), fields, type_name)
+    for type_name, spec in CONTRACT_INPUTS.items():
+        fields = {f["name"]: _type_name(f["type"]) for f in types[type_name]["inputFields"]}
+        problems += _missing(_entries(spec), fields, type_name)
+    for type_name, values in CONTRACT_ENUMS.items():
+        actual = {v["name"] for v in types[type_name]["enumValues"]}
+        problems += [f"{type_name}.{v} is missing" for v in values.split() if v not in actual]
+    for root, operations in (("Query", CONTRACT_QUERIES), ("Mutation", CONTRACT_MUTATIONS)):
+        fields = {f["name"]: f for f in types[root]["fields"]}
+        for name, args in operations.items():
+            if name not in fields:
+                problems.append(f"{root}.{name} is missing")
+                continue
+            have = {a["name"] for a in fields[name]["args"]}
+            problems += [f"{root}.{name}({a}) is missing" for a in args.split() if a not in have]
+    assert problems == []
+
+
+async def test_every_object_with_an_id_is_a_node_with_an_opaque_id(api: Api) -> None:
+    types = await _schema(api)
+    with_ids = [
+        t for t in types.values()
+        if t["kind"] == "OBJECT" and not t["name"].startswith("__")
+        and any(f["name"] == "id" for f in t["fields"] or [])
+        and t["name"] != "OrderCustomer" and t["name"] != "OrderShippingMethod"
+    ]  # fmt: skip
+    assert len(with_ids) > 15
+    not_nodes = [t["name"] for t in with_ids if {"name": "Node"} not in t["interfaces"]]
+    assert not_nodes == []
+    shop = Shop(api)
+    ids = [await shop.tax_band(f"Band {i}", "5") for i in range(3)]
+    assert not any(i.isdigit() for i in ids) and len(set(ids)) == 3
+
+
+# --- role boundaries (API.md 2) ----------------------------------------------------------
+
+FAKE_ID = "UHJvZHVjdDowMDAwMDAwMDAwMDA0MDAwODAwMDAwMDAwMDAwMDAwMA"  # Product:0000...
+SCALARS: dict[str, Any] = {
+    "ID": FAKE_ID,
+    "String": "x",
+    "Int": 1,
+    "Boolean": False,
+    "Decimal": "1",
+    "JSON": {},
+    "DateTime": "2030-01-01T00:00:00+00:00",
+}
+
+
+def _value(ref: dict[str, Any], types: dict[str, dict[str, Any]]) -> Any:
+    """A well-typed value for an argument or input field (only required fields filled)."""
+    if ref["kind"] == "NON_NULL":
+        return _value(ref["ofType"], types)
+    if ref["kind"] == "LIST":
+        return [_value(ref["ofType"], types)]
+    named = types[ref["name"]]
+    if named["kind"] == "ENUM":
+        return named["enumValues"][0]["name"]
+    if named["kind"] == "INPUT_OBJECT":
+        return {
+            f["name"]: _value(f["type"], types)
+            for f in named["inputFields"]
+            if f["type"]["kind"] == "NON_NULL" and f["defaultValue"] is None
+        }
+    return SCALARS[ref["name"]]
+
+
+def _call(root: str, field: dict[str, Any], types: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A document calling one root field with its required arguments, and its variables."""
+    required = [
+        a for a in field["args"] if a["type"]["kind"] == "NON_NULL" and a["defaultValue"] is None
+    ]
+    declared = ", ".join(f"${a['name']}: {_type_name(a['type'])}" for a in required)
+    passed = ", ".join(f"{a['name']}: ${a['name']}" for a in required)
+    operation = "mutation" if root == "Mutation" else "query"
+    document = f"{operation}{f'({declared})' if declared else ''} {{ "
+    document += f"{field['name']}{f'({passed})' if passed else ''} {{ __typename }} }}"
+    return document, {a["name"]: _value(a["type"], types) for a in required}
+
+
+async def _forbidden(api: Api, root: str, field: dict[str, Any], types: Any, **kw: Any) -> bool:
+    """Whether calling the field is FORBIDDEN (then its data must be null)."""
+    document, variables = _call(root, field, types)
+    body = await api.gql(document, variables, **kw)
+    assert "errors" not in body or body.get("data") is not None or root == "Query", body
+    forbidden = [
+        e for e in body.get("errors", []) if e.get("extensions", {}).get("code") == "FORBIDDEN"
+    ]
+    if forbidden:
+        assert body["data"] == {field["name"]: None}, body
+    return bool(forbidden)
+
+
+async def test_every_root_field_follows_the_role_table(api: Api) -> None:
+    types = await _schema(api)
+    customer_token = await Shop(api).register("role@example.com", "Role")
+    as_customer = {"as_": "storefront", "headers": {"X-Customer-Token": customer_token}}
+    wrong: list[str] = []
+    for root in ("Query", "Mutation"):
+        for field in types[root]["fields"]:
+            name = field["name"]
+            if name == "customerTokenDelete":
+                continue  # signs the customer out: checked on its own below
+            expected = {
+                "storefront": name in ANY_TOKEN,
+                "customer": name in ANY_TOKEN or name in CUSTOMER_TOKEN,
+                "admin": name not in {"me"},
+            }
+            for role, kw in (
+                ("storefront", {"as_": "storefront"}),
+                ("customer", as_customer),
+                ("admin", {"as_": "admin"}),
+            ):
+                allowed = not await _forbidden(api, root, field, types, **kw)
+                if allowed != expected[role]:
+                    wrong.append(f"{name} as {role}: {'allowed' if allowed else 'FORBIDDEN'}")
+    assert wrong == []
+
+    sign_out = types["Mutation"]["fields"]
+    field = next(f for f in sign_out if f["name"] == "customerTokenDelete")
+    assert await _forbidden(api, "Mutation", field, types, as_="storefront")
+    assert not await _forbidden(api, "Mutation", field, types, **as_customer)
+
+
+async def test_admin_only_fields_are_forbidden_and_null_for_others(api: Api) -> None:
+    shop = Shop(api)
+    await shop.stocked("MUG", 500, 3)
+    document = """{ products(first: 5) { edges { node { sku stockStatus
+                      stock { total available allocated } } } }
+                    gateways { slug settings } }"""
+    for role in ("storefront", "customer"):
+        kw: dict[str, Any] = {"as_": "storefront"}
+        if role == "customer":
+            token = await shop.register("fields@example.com", "Fields")
+            kw["headers"] = {"X-Customer-Token": token}
+        body = await api.gql(document, **kw)
+        node = body["data"]["products"]["edges"][0]["node"]
+        assert node == {"sku": "MUG", "stockStatus": "LOW_STOCK", "stock": None}
+        assert {g["settings"] for g in body["data"]["gateways"]} == {None}
+        paths = {(tuple(e["path"][-1:]), e["extensions"]["code"]) for e in body["errors"]}
+        assert paths == {(("stock",), "FORBIDDEN"), (("settings",), "FORBIDDEN")}
+    admin = await api.admin(document)
+    stock = admin["products"]["edges"][0]["node"]["stock"]
+    assert stock == {"total": 3, "available": 3, "allocated": 0}
+
+
+async def test_missing_or_unknown_tokens_get_401(api: Api) -> None:
+    for as_ in (None, "not-a-token"):
+        for document in (
+            "{ currencies { code } }",
+            'mutation { cartDelete(reference: "r") { errors { code } } }',
+        ):
+            response = await api.post(document, as_=as_)
+            assert response.status_code == 401
+            assert error_codes(response.json()) == ["UNAUTHENTICATED"]
+
+
+# --- bad input (API.md 3) -----------------------------------------------------------------
+
+DEFINE = f"""mutation($input: FieldDefinitionInput!) {{
+  fieldDefinitionCreate(input: $input) {{ fieldDefinition {{ id slug type choices }} {ERRORS} }}
+}}"""
+PRODUCT_CREATE = f"""mutation($input: ProductInput!) {{
+  productCreate(input: $input) {{ product {{ id customFields }} {ERRORS} }} }}"""
+REGISTER = f"""mutation($input: CustomerRegisterInput!) {{
+  customerRegister(input: $input) {{ customer {{ id }} {ERRORS} }} }}"""
+
+
+async def test_bad_catalogue_input_is_reported_at_once_and_changes_nothing(api: Api) -> None:
+    for definition in (
+        {"entity": "PRODUCT", "slug": "fabric", "name": "Fabric", "type": "CHOICE",
+         "choices": ["cotton", "wool"]},
+        {"entity": "PRODUCT", "slug": "pieces", "name": "Pieces", "type": "INTEGER"},
+    ):  # fmt: skip
+        created = (await api.admin(DEFINE, {"input": definition}))["fieldDefinitionCreate"]
+        assert created["errors"] == []
+    bad = {
+        "sku": "has spaces",
+        "name": "Bad",
+        "price": -1,
+        "salePrice": -5,
+        "weight": -2,
+        "taxBandId": "VGF4QmFuZDpub3BlCg",
+        "categoryIds": ["nope"],
+        "images": [{"url": "ftp://example.com/a.png"}],
+        "customFields": {"fabric": "silk", "pieces": 2.5, "unknown": 1},
+    }
+    refused = (await api.admin(PRODUCT_CREATE, {"input": bad}))["productCreate"]
+    assert refused["product"] is None
+    assert codes(refused) == {
+        ("INVALID", ("input", "sku")),
+        ("INVALID", ("input", "price")),
+        ("INVALID", ("input", "salePrice")),
+        ("INVALID", ("input", "weight")),
+        ("NOT_FOUND", ("input", "taxBandId")),
+        ("NOT_FOUND", ("input", "categoryIds", "0")),
+        ("INVALID", ("input", "images", "0", "url")),
+        ("INVALID", ("input", "customFields", "fabric")),
+        ("INVALID", ("input", "customFields", "pieces")),
+        ("INVALID", ("input", "customFields", "unknown")),
+    }
+    missing = await api.admin(PRODUCT_CREATE, {"input": {"description": "no name"}})
+    assert codes(missing["productCreate"]) == {
+        ("REQUIRED", ("input", "sku")),
+        ("REQUIRED", ("input", "name")),
+        ("REQUIRED", ("input", "price")),
+    }
+    good = {"sku": "OK", "name": "Ok", "price": 100, "customFields": {"fabric": "wool"}}
+    made = (await api.admin(PRODUCT_CREATE, {"input": good}))["productCreate"]
+    assert made["errors"] == [] and made["product"]["customFields"] == {"fabric": "wool"}
+    duplicate = await api.admin(PRODUCT_CREATE, {"input": {**good, "slug": "ok"}})
+    assert codes(duplicate["productCreate"]) == {
+        ("DUPLICATE", ("input", "sku")),
+        ("DUPLICATE", ("input", "slug")),
+    }
+    count = await api.admin("{ products(first: 5) { totalCount } }")
+    assert count["products"]["totalCount"] == 1
+
+    for document, variables in [
+        (PRODUCT_CREATE, {"input": {**good, "sku": "X", "status": "LIVEE"}}),
+        (PRODUCT_CREATE, {"input": {**good, "sku": "X", "prise": 100}}),
+        (DEFINE, {"input": {"entity": "PRODUCTS", "slug": "s", "name": "S", "type": "STRING"}}),
+        (PRODUCT_CREATE, {"input": {**good, "sku": "X", "price": "100"}}),
+        (PRODUCT_CREATE, {"input": {**good, "sku": "X", "price": 1.5}}),
+    ]:
+        body = await api.gql(document, variables)
+        assert body.get("data") is None and body["errors"], variables
+    assert (await api.admin("{ products(first: 5) { totalCount } }")) == count
+
+    unknown = f"""mutation($id: ID!) {{
+      productUpdate(id: $id, input: {{name: "X"}}) {{ product {{ id }} {ERRORS} }}
+      productDelete(id: $id) {{ product {{ id }} {ERRORS} }}
+      categoryUpdate(id: $id, input: {{name: "X"}}) {{ category {{ id }} {ERRORS} }}
+      shippingMethodUpdate(id: $id, input: {{name: "X"}}) {{ shippingMethod {{ id }} {ERRORS} }}
+      orderCancel(id: $id) {{ order {{ id }} {ERRORS} }}
+      orderFulfill(id: $id) {{ order {{ id }} {ERRORS} }}
+      productChildrenBuild(productId: $id) {{ product {{ id }} {ERRORS} }}
+    }}"""
+    for bad_id in ("garbage", "UHJvZHVjdDowMDAwMDAwMDAwMDA0MDAwODAwMDAwMDAwMDAwMDAwMA"):
+        payloads = await api.admin(unknown, {"id": bad_id})
+        for name, payload in payloads.items():
+            assert [e["code"] for e in payload["errors"]] == ["NOT_FOUND"], (name, bad_id)
+
+
+async def test_bad_customer_and_order_input_is_a_user_error(api: Api) -> None:
+    shop = Shop(api)
+    define = {"entity": "CUSTOMER", "slug": "birthday", "name": "Birthday", "type": "DATE"}
+    assert (await api.admin(DEFINE, {"input": define}))["fieldDefinitionCreate"]["errors"] == []
+    order_field = {"entity": "ORDER", "slug": "gift", "name": "Gift", "type": "BOOLEAN"}
+    assert (await api.admin(DEFINE, {"input": order_field}))["fieldDefinitionCreate"][
+        "errors"
+    ] == []
+
+    for data, expected in [
+        ({"email": "not-an-email", "password": "long enough", "name": "A"},
+         {("INVALID", ("input", "email"))}),
+        ({"email": "a@example.com", "password": "short", "name": "A"},
+         {("INVALID", ("input", "password"))}),
+        ({"email": "a@example.com", "password": "long enough", "name": "A",
+          "customFields": {"birthday": "2001-02-30"}},
+         {("INVALID", ("input", "customFields", "birthday"))}),
+    ]:  # fmt: skip
+        refused = (await api.storefront(REGISTER, {"input": data}))["customerRegister"]
+        assert (refused["customer"], codes(refused)) == (None, expected)
+    await shop.register("Taken@Example.com", "First")
+    again = {"email": "taken@example.COM", "password": "long enough", "name": "Second"}
+    taken = (await api.storefront(REGISTER, {"input": again}))["customerRegister"]
+    assert codes(taken) == {("DUPLICATE", ("input", "email"))}
+    customers = await api.admin("{ customers(first: 10) { totalCount } }")
+    assert customers["customers"]["totalCount"] == 1
+
+    pen = await shop.product("PEN", 100, requiresShipping=False)
+    await shop.add("bad-checkout", pen, 1)
+    wrong_type = await shop.checkout("bad-checkout", customFields={"gift": "yes"})
+    assert codes(wrong_type) == {("INVALID", ("input", "customFields", "gift"))}
+    no_buyer = await shop.checkout("bad-checkout", customer=None)
+    assert [e["code"] for e in no_buyer["errors"]] == ["INVALID"]
+    ok = await shop.checkout("bad-checkout", customFields={"gift": True})
+    assert ok["errors"] == [] and ok["order"]["customFields"] == {"gift": True}
+
+    order_id = ok["order"]["id"]
+    for input, expected in [
+        ({"gateway": "card", "method": "PURCHASE"}, ("REQUIRED", "INVALID")),
+        ({"gateway": "nope", "method": "PURCHASE"}, ("NOT_FOUND",)),
+    ]:
+        refused = await shop.pay(order_id, **input, card=None)
+        assert refused["errors"] and refused["errors"][0]["code"] in expected
+        assert refused["transaction"] is None
+    unknown_order = await shop.pay("T3JkZXI6MDAwMDAwMDAwMDAwNDAwMDgwMDAwMDAwMDAwMDAwMDA")
+    assert [e["code"] for e in unknown_order["errors"]] == ["NOT_FOUND"]
+    misspelt = await api.gql(
+        'mutation($id: ID!) { orderPay(orderId: $id, input: {gateway: "card", '
+        "method: BUY}) { errors { code } } }",
+        {"id": order_id},
+        as_="storefront",
+    )
+    assert misspelt.get("data") is None and "BUY" in misspelt["errors"][0]["message"]
+    assert (await shop.admin_order(order_id))["transactions"] == []
+
+
+# --- transport (API.md 1) ---------------------------------------------------------------
+
+
+async def test_transport_routes(api: Api) -> None:
+    http: httpx.AsyncClient = api.http
+    form = await http.post(
+        "/oauth/access_token",
+        data={"grant_type": "client_credentials", "client_id": ADMIN_CLIENT_ID,
+              "client_secret": ADMIN_CLIENT_SECRET},
+    )  # fmt: skip
+    token = form.json()
+    assert form.status_code == 200 and token["token_type"] == "Bearer"
+    assert token["identifier"] == "client_credentials" and token["expires_in"] > 0
+    implicit = await http.post(
+        "/oauth/access_token", json={"grant_type": "implicit", "client_id": ADMIN_CLIENT_ID}
+    )
+    assert implicit.json()["identifier"] == "implicit"
+    for body, status, error in [
+        ({"grant_type": "client_credentials", "client_id": ADMIN_CLIENT_ID,
+          "client_secret": "wrong"}, 401, "invalid_client"),
+        ({"grant_type": "password", "client_id": ADMIN_CLIENT_ID}, 400, "unsupported_grant_type"),
+        ({"client_id": ADMIN_CLIENT_ID}, 400, "invalid_request"),
+    ]:  # fmt: skip
+        refused = await http.post("/oauth/access_token", json=body)
+        assert (refused.status_code, refused.json()["error"]) == (status, error)
+        assert refused.json()["error_description"]
+
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    query = await http.get("/graphql", params={"query": "{ gateways { slug } }"}, headers=bearer)
+    assert {g["slug"] for g in query.json()["data"]["gateways"]} == {"card", "manual"}
+    mutation = 'mutation { cartDelete(reference: "r") { errors { code } } }'
+    refused = await http.get("/graphql", params={"query": mutation}, headers=bearer)
+    assert refused.status_code in (400, 405)
+    graphiql = await http.get("/graphql", headers={"Accept": "text/html"})
+    assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
+    health = await http.get("/health")
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+
+
+async def _ws_query(url: str, query: str, init: dict[str, Any], **connect: Any) -> Any:
+    """One query over graphql-transport-ws: its `next` payload, or the close code."""
+    protocols = ["graphql-transport-ws"]
+    async with websockets.connect(url, subprotocols=protocols, **connect) as ws:  # type: ignore[arg-type]
+        await ws.send(json.dumps({"type": "connection_init", "payload": init}))
+        try:
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        return json.loads(await ws.recv())["payload"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_websocket_clients_authenticate_as_http_clients_do(
+    db_url: str, template: Template
+) -> None:
+    async with running_server(db_url) as server:
+        async with httpx.AsyncClient(base_url=server.base) as http:
+            api = Api(http, template)
+            token = await Shop(api).register("socket@example.com", "Socket")
+        url = server.base.replace("http://", "ws://") + "/graphql"
+        bearer = f"Bearer {template.storefront_token}"
+        me = "{ me { customer { email } } }"
+        expected = {"data": {"me": {"customer": {"email": "socket@example.com"}}}}
+        in_payload = {"authorization": bearer, "customerToken": token}
+        assert await _ws_query(url, me, in_payload) == expected
+        apollo = {"headers": {"Authorization": bearer, "X-Customer-Token": token}}
+        assert await _ws_query(url, me, apollo) == expected
+        upgrade = {"additional_headers": {"Authorization": bearer, "X-Customer-Token": token}}
+        assert await _ws_query(url, me, {}, **upgrade) == expected
+        assert await _ws_query(url, me, {}) == 4403
+        assert await _ws_query(url, me, {"headers": {"Authorization": "Bearer bad"}}) == 4403
