@@ -8,10 +8,10 @@ behave as section 1 says.
 """
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import websockets
 
 from tests.acceptance_helpers import ERRORS, Shop, codes, error_codes
@@ -617,16 +617,38 @@ async def _ws_query(url: str, query: str, init: dict[str, Any], **connect: Any) 
         return json.loads(await ws.recv())["payload"]
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
-async def test_websocket_clients_authenticate_as_http_clients_do(
-    db_url: str, template: Template
-) -> None:
-    async with running_server(db_url) as server:
+async def test_a_new_store_configured_by_the_environment(tmp_path: Path) -> None:
+    """A real server on an empty database: migrated on start-up, with the admin client and the
+    store currency the environment names; WebSocket clients authenticate as HTTP ones do."""
+    env = {
+        "STOCKROOM_CLIENT_ID": "env-client",
+        "STOCKROOM_CLIENT_SECRET": "env-secret",
+        "STOCKROOM_CURRENCY": "gbp",
+    }
+    async with running_server(f"sqlite+aiosqlite:///{tmp_path / 'new.db'}", **env) as server:
         async with httpx.AsyncClient(base_url=server.base) as http:
-            api = Api(http, template)
+            grants = [
+                {"grant_type": "client_credentials", "client_secret": "env-secret"},
+                {"grant_type": "implicit"},
+            ]
+            tokens = [
+                (
+                    await http.post("/oauth/access_token", data={**g, "client_id": "env-client"})
+                ).json()["access_token"]
+                for g in grants
+            ]
+            api = Api(http, Template("", tokens[0], tokens[1]))
+            currencies = await api.storefront("{ currencies { code default } }")
+            assert currencies["currencies"] == [{"code": "GBP", "default": True}]
+            await Shop(api).product("TEA", 1999)
+            price = await api.storefront(
+                '{ product(sku: "TEA") { price { withTax { formatted } } } }'
+            )
+            assert price["product"]["price"]["withTax"]["formatted"] == "£19.99"
             token = await Shop(api).register("socket@example.com", "Socket")
+
         url = server.base.replace("http://", "ws://") + "/graphql"
-        bearer = f"Bearer {template.storefront_token}"
+        bearer = f"Bearer {tokens[1]}"
         me = "{ me { customer { email } } }"
         expected = {"data": {"me": {"customer": {"email": "socket@example.com"}}}}
         in_payload = {"authorization": bearer, "customerToken": token}
