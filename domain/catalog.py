@@ -532,7 +532,6 @@ def _clean_product_columns(
     if creating or "name" in data:
         require_text(errors, data.get("name"), ["input", "name"], 300)
         clean["name"] = (data.get("name") or "").strip()
-        clean["sort_name"] = clean["name"].casefold()
     if "slug" in data:
         clean["slug"] = _clean_slug(errors, data["slug"], ["input", "slug"])
     if "description" in data:
@@ -739,6 +738,17 @@ def _in_stock(in_stock: bool) -> ColumnElement[bool]:
     return and_(Product.manage_stock.is_(True), available <= 0)
 
 
+def _in_group(model: Any, condition: Any, storefront: bool) -> ColumnElement[bool]:
+    """Products of the brands or collections matching `condition` (storefronts: LIVE ones)."""
+    owners = select(model.id).where(condition)
+    if storefront:
+        owners = owners.where(model.status == Status.LIVE.value)
+    if model is Brand:
+        return Product.brand_id.in_(owners)
+    link = ProductCollection
+    return Product.id.in_(select(link.product_id).where(link.collection_id.in_(owners)))
+
+
 def product_conditions(query: ProductQuery, storefront: bool) -> list[ColumnElement[bool]]:
     """WHERE conditions of a listing; a storefront sees LIVE products (and brands and
     collections) only, so asking it for DRAFT ones finds nothing."""
@@ -759,20 +769,15 @@ def product_conditions(query: ProductQuery, storefront: bool) -> list[ColumnElem
         conds.append(
             _category_condition(Category.id == query.category_id, query.include_subcategories)
         )
-    for slug, pk, model, link in (
-        (query.brand_slug, query.brand_id, Brand, None),
-        (query.collection_slug, query.collection_id, Collection, ProductCollection),
-    ):
-        if slug is None and pk is None:
-            continue
-        owners = select(model.id).where(model.slug == slug if slug is not None else model.id == pk)
-        if storefront:
-            owners = owners.where(model.status == Status.LIVE.value)
-        if link is None:
-            conds.append(Product.brand_id.in_(owners))
-        else:
-            members = select(link.product_id).where(link.collection_id.in_(owners))
-            conds.append(Product.id.in_(members))
+    groups = (
+        (Brand, Brand.slug, query.brand_slug),
+        (Brand, Brand.id, query.brand_id),
+        (Collection, Collection.slug, query.collection_slug),
+        (Collection, Collection.id, query.collection_id),
+    )
+    for model, column, value in groups:
+        if value is not None:  # each given one must hold (a brand's page filtered by brand)
+            conds.append(_in_group(model, column == value, storefront))
     if query.price_min is not None:
         conds.append(Product.price >= query.price_min)
     if query.price_max is not None:
@@ -1064,6 +1069,7 @@ async def delete_group(session: AsyncSession, model: type[Group], pk: uuid.UUID)
 # --- variations, options and child products ----------------------------------------------
 
 MAX_CHILDREN = 500
+MAX_INT = 2**31 - 1  # GraphQL Int and the database's integer columns
 SKU_SUFFIX = re.compile(r"^\S{1,60}$")
 SLUG_SUFFIX = re.compile(r"^-?[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -1304,8 +1310,11 @@ def _check_specs(specs: list[ChildSpec]) -> None:
             errors, f"{len(specs)} combinations; at most {MAX_CHILDREN} children", ["productId"]
         )
     for spec in specs:
-        if spec.price < 0 or (spec.sale_price is not None and spec.sale_price < 0):
+        prices = [spec.price] if spec.sale_price is None else [spec.price, spec.sale_price]
+        if min(prices) < 0:
             _invalid(errors, f"the options of {spec.sku!r} take its price below 0", ["productId"])
+        elif max(prices) > MAX_INT:
+            _invalid(errors, f"the options of {spec.sku!r} take its price too high", ["productId"])
         if len(spec.sku) > 120 or len(spec.slug) > 200:
             _invalid(errors, f"child sku or slug too long: {spec.sku!r}", ["productId"])
     for attr in ("sku", "slug"):
@@ -1390,7 +1399,6 @@ def _inherited(parent: Product, spec: ChildSpec) -> dict[str, Any]:
         "sku": spec.sku,
         "slug": spec.slug,
         "name": spec.name,
-        "sort_name": spec.name.casefold(),
         "price": spec.price,
         "sale_price": spec.sale_price,
         "description": parent.description,

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint, event, text
 from sqlmodel import Column, Field, SQLModel
 
 from models.base import DecimalText, UTCDateTime, new_id, utcnow
@@ -87,7 +87,7 @@ class Product(SQLModel, table=True):
     slug: str = Field(max_length=200, unique=True, index=True)
     name: str = Field(max_length=300)
     sort_name: str = Field(
-        default="", max_length=300, description="casefolded name: NAME sorting ignores case"
+        default="", max_length=300, description="casefolded name (set on every write)"
     )
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     status: str = Field(default="DRAFT", max_length=10)  # LIVE | DRAFT
@@ -122,6 +122,14 @@ class Product(SQLModel, table=True):
     @property
     def stock_available(self) -> int:
         return self.stock_total - self.stock_allocated
+
+
+@event.listens_for(Product, "before_insert")
+@event.listens_for(Product, "before_update")
+def _keep_sort_name(_mapper: Any, _connection: Any, product: Product) -> None:
+    """NAME sorting ignores case: `sort_name` follows `name` on every ORM write (bulk Core
+    inserts, as in bench/, set it themselves)."""
+    product.sort_name = (product.name or "").casefold()
 
 
 class Category(SQLModel, table=True):

@@ -12,7 +12,7 @@ import pytest
 
 from bench.harness import ROOT, free_port
 from models.settings import Settings
-from server import _catalogue_is_empty, offer_demo
+from server import _catalogue_is_empty, offer_demo, seed_demo
 from tests.conftest import Api
 
 DEMO_VIEW = """{
@@ -38,7 +38,9 @@ def _seed(db_url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_seed_demo_fills_an_empty_store_once(db_url: str, api: Api) -> None:
+async def test_seed_demo_fills_an_empty_store_once(
+    db_url: str, api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = await asyncio.to_thread(_seed, db_url)
     assert first.returncode == 0, first.stderr
     assert "Loaded the demo shop: 10 products and 11 variants" in first.stdout
@@ -57,9 +59,10 @@ async def test_seed_demo_fills_an_empty_store_once(db_url: str, api: Api) -> Non
     methods = await api.storefront("{ shippingMethods { slug } }")
     assert {m["slug"] for m in methods["shippingMethods"]} == {"standard", "express", "free"}
 
-    again = await asyncio.to_thread(_seed, db_url)
-    assert again.returncode == 1
-    assert "already has products" in again.stderr
+    capsys.readouterr()
+    again = await asyncio.to_thread(seed_demo, Settings(database_url=db_url))
+    assert again == 1  # the exit status: nothing loaded a second time
+    assert "already has products" in capsys.readouterr().err
     assert (await api.admin(DEMO_VIEW))["products"]["totalCount"] == 10  # nothing added
 
 
@@ -89,10 +92,12 @@ def test_offer_on_a_terminal_loads_the_demo_when_accepted(
     offer_demo(settings, interactive=True, ask=never)
 
 
-async def test_serving_with_offer_demo_never_waits_for_input(db_url: str, tmp_path: Path) -> None:
-    """What `make run` does, with stdin that is not a terminal: it must serve at once."""
+async def test_serving_with_offer_demo_never_waits_for_input(tmp_path: Path) -> None:
+    """What `make run` does on a new store, with stdin that is not a terminal: it must serve
+    at once (the backend does not matter here: a fresh SQLite file)."""
     port = free_port()
     log = tmp_path / "server.log"
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
     env = {**os.environ, "STOCKROOM_DATABASE_URL": db_url, "STOCKROOM_LOG_LEVEL": "WARNING"}
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(

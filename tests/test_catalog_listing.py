@@ -101,6 +101,16 @@ async def test_brand_and_collection_filters(api: Api) -> None:
     assert await _skus(api, as_="admin", filter={"collectionSlug": "hidden"}) == ["SH-BLU"]
 
 
+async def test_a_brand_page_filtered_by_another_brand_is_empty(api: Api) -> None:
+    await _shop(api)
+    query = """query($filter: ProductFilter) { brand(slug: "acme") {
+        products(filter: $filter) { edges { node { sku } } } } }"""
+    own = (await api.storefront(query, {"filter": {"brandSlug": "acme"}}))["brand"]["products"]
+    assert [e["node"]["sku"] for e in own["edges"]] == ["SH-RED"]
+    other = (await api.storefront(query, {"filter": {"brandSlug": "other"}}))["brand"]["products"]
+    assert other["edges"] == []
+
+
 async def test_price_range_and_stock_filters(api: Api) -> None:
     await _shop(api)
     assert await _skus(api, filter={"priceMin": 1500, "priceMax": 2000}) == ["SH-BLU", "SH-RED"]

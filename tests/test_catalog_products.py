@@ -147,9 +147,11 @@ async def test_too_long_and_null_values(api: Api) -> None:
             manageStock=None,
             status=None,
             images=[{"url": "https://a.test/x", "alt": "a" * 501}],
+            description="d" * 100_001,
         ),
     )
     assert errors_of(result) == {
+        ("INVALID", ("input", "description")),
         ("INVALID", ("input", "sku")),
         ("INVALID", ("input", "name")),
         ("INVALID", ("input", "requiresShipping")),
@@ -157,6 +159,15 @@ async def test_too_long_and_null_values(api: Api) -> None:
         ("INVALID", ("input", "status")),
         ("INVALID", ("input", "images", "0", "alt")),
     }
+
+
+async def test_at_most_twenty_images(api: Api) -> None:
+    images = [{"url": f"https://cdn.test/{i}.png"} for i in range(21)]
+    result = await _create(api, product_input("X", images=images))
+    assert errors_of(result) == {("INVALID", ("input", "images"))}
+    kept = await create_product(api, "Y", images=images[:20])
+    assert [i["url"] for i in kept["images"]] == [i["url"] for i in images[:20]]
+    assert kept["images"][0]["alt"] == ""
 
 
 async def test_misspelt_status_is_a_graphql_validation_error(api: Api) -> None:
