@@ -4,7 +4,7 @@ payloads, Relay Node and connections, permissions."""
 import uuid
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.permission import BasePermission
@@ -21,8 +21,40 @@ T = TypeVar("T")
 Row = TypeVar("Row")
 StrawberryInfo = Info[Context, None]
 
+
+def describe_values(enum: Any, descriptions: dict[str, str]) -> None:
+    """Describe each value of a schema enum made from a domain enum (`strawberry.enum(...)`),
+    for the GraphiQL docs pane; every value must be described."""
+    values = enum.__strawberry_definition__.values
+    assert {v.name for v in values} == set(descriptions), enum
+    for value in values:
+        value.description = descriptions[value.name]
+
+
 ErrorCode = strawberry.enum(
     DomainErrorCode, name="ErrorCode", description="Why a mutation did not succeed."
+)
+describe_values(
+    ErrorCode,
+    {
+        "INVALID": "A value is malformed or out of range (the field path names it).",
+        "REQUIRED": "A required value is missing or blank.",
+        "NOT_FOUND": "No such object, or not one the caller may see.",
+        "DUPLICATE": "The value must be unique and is taken (e.g. a SKU, slug or email).",
+        "IN_USE": "The object is still used by others (e.g. a tax band of products).",
+        "INSUFFICIENT_STOCK": "Not enough available stock for the quantity.",
+        "PRODUCT_UNAVAILABLE": "The product is not for sale (not LIVE, or a parent product).",
+        "CART_EMPTY": "The cart has no items (or never existed, or expired).",
+        "SHIPPING_METHOD_REQUIRED": "The cart needs shipping and no shipping method was chosen.",
+        "SHIPPING_METHOD_NOT_ELIGIBLE": "The shipping method is disabled or excludes the cart.",
+        "INVALID_TRANSITION": "The order or transaction is not in a state that allows this.",
+        "PAYMENT_DECLINED": "The gateway refused the payment (see the FAILED transaction).",
+        "GATEWAY_DISABLED": "The payment gateway is disabled.",
+        "UNSUPPORTED_GATEWAY_OPERATION": "The gateway does not support this operation.",
+        "IDEMPOTENCY_KEY_REUSED": "The idempotency key was used with other arguments.",
+        "INVALID_CREDENTIALS": "The email or password is wrong.",
+        "FORBIDDEN": "The caller's role may not do this.",
+    },
 )
 
 
@@ -103,9 +135,9 @@ class Money:
 
 @strawberry.type(description="A price with and without tax, and the tax itself.")
 class DisplayPrice:
-    with_tax: Money
-    without_tax: Money
-    tax: Money
+    with_tax: Money = strawberry.field(description="The price including tax: what is paid.")
+    without_tax: Money = strawberry.field(description="The price before tax.")
+    tax: Money = strawberry.field(description="The tax: withTax - withoutTax.")
 
     @classmethod
     def of(cls, price: pricing.PriceBreakdown) -> "DisplayPrice":
@@ -121,8 +153,8 @@ class DisplayPrice:
 
 @strawberry.enum(description="Sort direction of a list.")
 class SortDirection(Enum):
-    ASC = "ASC"
-    DESC = "DESC"
+    ASC = strawberry.enum_value("ASC", description="Ascending: smallest, oldest or A first.")
+    DESC = strawberry.enum_value("DESC", description="Descending: largest, newest or Z first.")
 
 
 @strawberry.interface(description="An object with an opaque, globally unique id.")
@@ -157,10 +189,14 @@ async def resolve_node(info: StrawberryInfo, id: strawberry.ID) -> Node | None:
 
 @strawberry.type(description="Where a page sits in the whole list (Relay).")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="More items come before this page.")
+    start_cursor: str | None = strawberry.field(
+        description="The first edge's cursor (pass as `before` for the previous page)."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor (pass as `after` for the next page)."
+    )
 
 
 @strawberry.type(description="One item of a page and its cursor.")
@@ -195,6 +231,17 @@ class Connection(Generic[T]):
             ),
             count_statement=page.count_statement,
         )
+
+
+def described(kind: Any, text: str) -> Any:
+    """An argument type with its description (for the GraphiQL docs pane)."""
+    return Annotated[kind, strawberry.argument(description=text)]
+
+
+FirstArg = described(int | None, "Page size from the start of the list (at most 100; default 20).")
+AfterArg = described(str | None, "Start after this cursor (an edge's cursor or endCursor).")
+LastArg = described(int | None, "Page size from the end of the list (at most 100).")
+BeforeArg = described(str | None, "End before this cursor (an edge's cursor or startCursor).")
 
 
 def page_request(

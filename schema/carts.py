@@ -17,6 +17,7 @@ from schema.base import (
     Node,
     StrawberryInfo,
     UserError,
+    described,
     global_id,
     input_data,
     mutate,
@@ -152,13 +153,20 @@ class CartCustomItemInput:
     )
 
 
+ReferenceArg = described(str, REFERENCE_HELP)
+ItemIdArg = described(strawberry.ID, "The line's id (a CartItem id).")
+ProductIdArg = described(strawberry.ID, "The product (a LIVE one, or a variant child).")
+CustomItemArg = described(CartCustomItemInput, "The line's SKU, name, price and quantity.")
+NewQuantityArg = described(int, f"The new quantity, 0 (removes the line) to {MAX_LINE_QUANTITY}.")
+
+
 @strawberry.type
 class CartQuery:
     @strawberry.field(
         description="A cart by reference. An unknown or expired reference reads as an empty "
         "cart (carts are made on first use)."
     )
-    async def cart(self, info: StrawberryInfo, reference: str) -> Cart | None:
+    async def cart(self, info: StrawberryInfo, reference: ReferenceArg) -> Cart | None:
         return Cart.of(await resolve.cart_view(info.context, reference))
 
 
@@ -176,8 +184,8 @@ class CartMutation:
     async def cart_item_add(
         self,
         info: StrawberryInfo,
-        reference: str,
-        product_id: strawberry.ID,
+        reference: ReferenceArg,
+        product_id: ProductIdArg,
         quantity: Annotated[
             int, strawberry.argument(description=f"Units to add, 1 to {MAX_LINE_QUANTITY}.")
         ] = 1,
@@ -193,7 +201,10 @@ class CartMutation:
         "set its own prices). Each call adds a new line.",
     )
     async def cart_custom_item_add(
-        self, info: StrawberryInfo, reference: str, input: CartCustomItemInput
+        self,
+        info: StrawberryInfo,
+        reference: ReferenceArg,
+        input: CustomItemArg,
     ) -> CartPayload | None:
         async def run() -> dict[str, object]:
             view = await resolve.add_custom_item(info.context, reference, input_data(input))
@@ -206,7 +217,11 @@ class CartMutation:
         "checks it again like cartItemAdd."
     )
     async def cart_item_update(
-        self, info: StrawberryInfo, reference: str, item_id: strawberry.ID, quantity: int
+        self,
+        info: StrawberryInfo,
+        reference: ReferenceArg,
+        item_id: ItemIdArg,
+        quantity: NewQuantityArg,
     ) -> CartPayload:
         async def run() -> dict[str, object]:
             view = await resolve.update_item(info.context, reference, item_id, quantity)
@@ -216,7 +231,7 @@ class CartMutation:
 
     @strawberry.mutation(description="Remove a line from a cart.")
     async def cart_item_remove(
-        self, info: StrawberryInfo, reference: str, item_id: strawberry.ID
+        self, info: StrawberryInfo, reference: ReferenceArg, item_id: ItemIdArg
     ) -> CartPayload:
         async def run() -> dict[str, object]:
             return _cart(await resolve.remove_item(info.context, reference, item_id))
@@ -226,7 +241,7 @@ class CartMutation:
     @strawberry.mutation(
         description="Delete a cart and its lines; the reference then reads as an empty cart."
     )
-    async def cart_delete(self, info: StrawberryInfo, reference: str) -> CartPayload:
+    async def cart_delete(self, info: StrawberryInfo, reference: ReferenceArg) -> CartPayload:
         async def run() -> dict[str, object]:
             return _cart(await resolve.delete_cart(info.context, reference))
 

@@ -34,6 +34,7 @@ from schema.base import (
     SortDirection,
     StrawberryInfo,
     UserError,
+    describe_values,
     global_id,
     input_data,
     mutate,
@@ -193,6 +194,38 @@ CustomFieldType = strawberry.enum(
         "The JSON type a custom field's values must have: STRING, INTEGER (no decimals), FLOAT "
         "(any number), BOOLEAN, DATE (a string YYYY-MM-DD) or CHOICE (one of its `choices`)."
     ),
+)
+describe_values(
+    ProductStatus,
+    {"LIVE": "For sale: everyone sees it.", "DRAFT": "Hidden: only admins see it."},
+)
+describe_values(
+    ProductSortField,
+    {
+        "NAME": "The name, ignoring letter case.",
+        "PRICE": "The stored price (store currency, without tax).",
+        "CREATED_AT": "When the product was created.",
+        "UPDATED_AT": "When the product last changed.",
+    },
+)
+describe_values(
+    CustomFieldEntity,
+    {
+        "PRODUCT": "Values on products (`ProductInput.customFields`).",
+        "ORDER": "Values on orders (checkout, orderCreate and orderUpdate).",
+        "CUSTOMER": "Values on customers (customerRegister and customerUpdate).",
+    },
+)
+describe_values(
+    CustomFieldType,
+    {
+        "STRING": "Any string.",
+        "INTEGER": "A whole number (not 2.5, not a boolean).",
+        "FLOAT": "Any number (not a boolean).",
+        "BOOLEAN": "true or false.",
+        "DATE": "A real date as a string, YYYY-MM-DD.",
+        "CHOICE": "One of the definition's `choices`.",
+    },
 )
 
 

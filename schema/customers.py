@@ -15,13 +15,18 @@ from models.customers import CustomerAddress as CustomerAddressRow
 from resolvers import customers as resolve
 from resolvers.ids import decode_id, maybe_decode_id
 from schema.base import (
+    AfterArg,
+    BeforeArg,
     Connection,
+    FirstArg,
     IsAdmin,
     IsAdminOrCustomer,
     IsCustomer,
+    LastArg,
     Node,
     StrawberryInfo,
     UserError,
+    described,
     global_id,
     input_data,
     mutate,
@@ -193,12 +198,18 @@ class Me:
     async def orders(
         self,
         info: StrawberryInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: Annotated["OrderFilter", strawberry.lazy("schema.orders")] | None = None,
-        sort_by: Annotated["OrderSort", strawberry.lazy("schema.orders")] | None = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+        filter: Annotated[
+            Annotated["OrderFilter", strawberry.lazy("schema.orders")] | None,
+            strawberry.argument(description="Which orders (every given condition holds)."),
+        ] = None,
+        sort_by: Annotated[
+            Annotated["OrderSort", strawberry.lazy("schema.orders")] | None,
+            strawberry.argument(description="Sort order (default CREATED_AT DESC)."),
+        ] = None,
     ) -> Annotated["OrderConnection", strawberry.lazy("schema.orders")]:
         from schema.orders import order_connection  # here: schema.orders imports this module
 
@@ -273,6 +284,21 @@ class CustomerTokenDeletePayload:
 
 # --- root fields -----------------------------------------------------------------------
 
+CustomerIdArg = described(strawberry.ID, "The customer's global id.")
+CustomerFilterArg = described(CustomerFilter | None, "Which customers.")
+RegisterArg = described(CustomerRegisterInput, "The new account.")
+EmailArg = described(str, "The account's email (any letter case).")
+PasswordArg = described(str, "The account's password.")
+UpdateArg = described(CustomerUpdateInput, "What to change.")
+UpdatedCustomerArg = described(
+    strawberry.ID | None, "The customer (admins); a customer may leave it out."
+)
+BookOwnerArg = described(
+    strawberry.ID | None, "Whose address book (admins: required); a customer may leave it out."
+)
+AddressIdArg = described(strawberry.ID, "The saved address's global id.")
+AddressArg = described(AddressInput, "The address; on update, only the fields to change.")
+
 
 @strawberry.type
 class CustomerQuery:
@@ -291,11 +317,11 @@ class CustomerQuery:
     async def customers(
         self,
         info: StrawberryInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: CustomerFilter | None = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+        filter: CustomerFilterArg = None,
     ) -> Connection[Customer] | None:
         request = page_request(first, after, last, before)
         page = await resolve.customer_page(info.context, filter.search if filter else None, request)
@@ -306,7 +332,7 @@ class CustomerQuery:
         description="One customer by id: admins see any, a customer only themselves (others "
         "are null).",
     )
-    async def customer(self, info: StrawberryInfo, id: strawberry.ID) -> Customer | None:
+    async def customer(self, info: StrawberryInfo, id: CustomerIdArg) -> Customer | None:
         pk = maybe_decode_id(id, "Customer")
         row = await resolve.visible_customer(info.context, pk) if pk else None
         return Customer.of(row) if row else None
@@ -322,7 +348,9 @@ class CustomerMutation:
         description="Create a customer account (any token). DUPLICATE when the email is taken."
     )
     async def customer_register(
-        self, info: StrawberryInfo, input: CustomerRegisterInput
+        self,
+        info: StrawberryInfo,
+        input: RegisterArg,
     ) -> CustomerPayload:
         async def run() -> dict[str, object]:
             row = await resolve.register(info.context, input_data(input))
@@ -334,7 +362,10 @@ class CustomerMutation:
         description="Sign a customer in; INVALID_CREDENTIALS when the email or password is wrong."
     )
     async def customer_token_create(
-        self, info: StrawberryInfo, email: str, password: str
+        self,
+        info: StrawberryInfo,
+        email: EmailArg,
+        password: PasswordArg,
     ) -> CustomerTokenPayload:
         async def run() -> dict[str, object]:
             token, expires_at, row = await resolve.sign_in(info.context, email, password)
@@ -360,7 +391,10 @@ class CustomerMutation:
         "an admin names the customer by id.",
     )
     async def customer_update(
-        self, info: StrawberryInfo, input: CustomerUpdateInput, id: strawberry.ID | None = None
+        self,
+        info: StrawberryInfo,
+        input: UpdateArg,
+        id: UpdatedCustomerArg = None,
     ) -> CustomerPayload | None:
         async def run() -> dict[str, object]:
             pk = _optional_customer_id(id, "id")
@@ -375,7 +409,10 @@ class CustomerMutation:
         "the customer named by customerId.",
     )
     async def customer_address_create(
-        self, info: StrawberryInfo, input: AddressInput, customer_id: strawberry.ID | None = None
+        self,
+        info: StrawberryInfo,
+        input: AddressArg,
+        customer_id: BookOwnerArg = None,
     ) -> CustomerAddressPayload | None:
         async def run() -> dict[str, object]:
             owner = _optional_customer_id(customer_id, "customerId")
@@ -389,7 +426,7 @@ class CustomerMutation:
         description="Change a saved address (a customer: only their own; others are NOT_FOUND).",
     )
     async def customer_address_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: AddressInput
+        self, info: StrawberryInfo, id: AddressIdArg, input: AddressArg
     ) -> CustomerAddressPayload | None:
         async def run() -> dict[str, object]:
             pk = decode_id(id, "CustomerAddress")
@@ -403,7 +440,7 @@ class CustomerMutation:
         description="Delete a saved address (a customer: only their own; others are NOT_FOUND).",
     )
     async def customer_address_delete(
-        self, info: StrawberryInfo, id: strawberry.ID
+        self, info: StrawberryInfo, id: AddressIdArg
     ) -> CustomerAddressPayload | None:
         async def run() -> dict[str, object]:
             row = await resolve.delete_address(info.context, decode_id(id, "CustomerAddress"))

@@ -1,6 +1,7 @@
 """Inventory: stock figures, the stock ledger and manual stock transactions (API.md section 9)."""
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -13,11 +14,17 @@ from resolvers import inventory as resolve
 from resolvers.context import PublicError
 from resolvers.ids import decode_id
 from schema.base import (
+    AfterArg,
+    BeforeArg,
     Connection,
+    FirstArg,
     IsAdmin,
+    LastArg,
     Node,
     StrawberryInfo,
     UserError,
+    describe_values,
+    described,
     global_id,
     mutate,
     node_type,
@@ -35,6 +42,23 @@ StockAction = strawberry.enum(
         "below `allocated`); ALLOCATE holds units for an order (never more than `available`); "
         "DEALLOCATE releases held units (never more than `allocated`)."
     ),
+)
+describe_values(
+    StockStatus,
+    {
+        "IN_STOCK": "Available above the low-stock threshold, or stock is not managed.",
+        "LOW_STOCK": "Available, but at or below the low-stock threshold.",
+        "OUT_OF_STOCK": "Nothing available.",
+    },
+)
+describe_values(
+    StockAction,
+    {
+        "INCREMENT": "Adds to `total` (stock arrived).",
+        "DECREMENT": "Takes from `total`, never below `allocated` (with an order: shipped).",
+        "ALLOCATE": "Holds units for an order, never more than `available`.",
+        "DEALLOCATE": "Releases held units, never more than `allocated`.",
+    },
 )
 
 
@@ -103,6 +127,9 @@ class StockTransactionPayload:
     errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
+ProductIdArg = described(strawberry.ID, "The product's global id.")
+
+
 @strawberry.type
 class InventoryQuery:
     @strawberry.field(
@@ -112,11 +139,11 @@ class InventoryQuery:
     async def stock_transactions(
         self,
         info: StrawberryInfo,
-        product_id: strawberry.ID,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        product_id: ProductIdArg,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection[StockTransaction] | None:
         request = page_request(first, after, last, before)
         try:
@@ -137,7 +164,12 @@ class InventoryMutation:
         ),
     )
     async def stock_transaction_create(
-        self, info: StrawberryInfo, product_id: strawberry.ID, input: StockTransactionInput
+        self,
+        info: StrawberryInfo,
+        product_id: ProductIdArg,
+        input: Annotated[
+            StockTransactionInput, strawberry.argument(description="The change to make.")
+        ],
     ) -> StockTransactionPayload | None:
         async def run() -> dict[str, object]:
             pk = decode_id(product_id, "Product", ["productId"])

@@ -18,14 +18,20 @@ from resolvers import catalog as resolve_catalog
 from resolvers import orders as resolve
 from schema import payments as payment_types
 from schema.base import (
+    AfterArg,
+    BeforeArg,
     Connection,
     DisplayPrice,
+    FirstArg,
     IsAdmin,
     IsAdminOrCustomer,
+    LastArg,
     Node,
     SortDirection,
     StrawberryInfo,
     UserError,
+    describe_values,
+    described,
     global_id,
     input_data,
     mutate,
@@ -49,6 +55,37 @@ OrderShippingStatus = strawberry.enum(
 )
 OrderSortField = strawberry.enum(
     domain.OrderSortField, name="OrderSortField", description="What orders are sorted by."
+)
+describe_values(
+    OrderStatus,
+    {
+        "INCOMPLETE": "New: not yet paid in full.",
+        "COMPLETE": "Its payment reached PAID.",
+        "CANCELLED": "Cancelled (final); cancelling never refunds by itself.",
+    },
+)
+describe_values(
+    OrderPaymentStatus,
+    {
+        "UNPAID": "Nothing paid or authorized.",
+        "AUTHORIZED": "Authorized (or promised on delivery through `manual`), not yet captured.",
+        "PAID": "Captured or purchased in full.",
+        "PARTIALLY_REFUNDED": "Part of the captured money was refunded.",
+        "REFUNDED": "All the captured money was refunded.",
+    },
+)
+describe_values(
+    OrderShippingStatus,
+    {"UNFULFILLED": "Not shipped yet.", "FULFILLED": "Shipped (orderFulfill)."},
+)
+describe_values(
+    OrderSortField,
+    {
+        "NUMBER": "The order number.",
+        "CREATED_AT": "When it was placed.",
+        "UPDATED_AT": "When it last changed.",
+        "TOTAL": "Its total, in the order's own currency.",
+    },
 )
 
 
@@ -432,6 +469,17 @@ async def order_connection(
     return OrderConnection.of(page, Order.of)  # type: ignore[return-value]
 
 
+# --- arguments -------------------------------------------------------------------------
+
+OrderId = described(strawberry.ID, "The order's global id.")
+FilterArg = described(OrderFilter | None, "Which orders (every given condition holds).")
+SortArg = described(OrderSort | None, "Sort order (default CREATED_AT DESC).")
+ReferenceArg = described(str, "The cart's reference (1 to 64 of A-Z, a-z, 0-9, _ and -).")
+CheckoutArg = described(CheckoutInput, "The buyer, the addresses and the shipping method.")
+OrderCreateArg = described(OrderCreateInput, "The order to make.")
+OrderUpdateArg = described(OrderUpdateInput, "What to change.")
+
+
 # --- root fields -----------------------------------------------------------------------
 
 
@@ -442,7 +490,7 @@ class OrderQuery:
         description="One order: admins see any, a signed-in customer only their own (null "
         "for anyone else's).",
     )
-    async def order(self, info: StrawberryInfo, id: strawberry.ID) -> Order | None:
+    async def order(self, info: StrawberryInfo, id: OrderId) -> Order | None:
         row = await resolve.order_by_global_id(info.context, id)
         return Order.of(row) if row else None
 
@@ -450,12 +498,12 @@ class OrderQuery:
     async def orders(
         self,
         info: StrawberryInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: OrderFilter | None = None,
-        sort_by: OrderSort | None = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+        filter: FilterArg = None,
+        sort_by: SortArg = None,
     ) -> OrderConnection | None:
         return await order_connection(info, (first, after, last, before), filter, sort_by)
 
@@ -469,7 +517,10 @@ class OrderMutation:
         "changes. The order is in the request currency (X-Currency)."
     )
     async def cart_checkout(
-        self, info: StrawberryInfo, reference: str, input: CheckoutInput
+        self,
+        info: StrawberryInfo,
+        reference: ReferenceArg,
+        input: CheckoutArg,
     ) -> CheckoutPayload:
         async def run() -> dict[str, object]:
             row = await resolve.checkout(info.context, reference, input_data(input))
@@ -482,7 +533,9 @@ class OrderMutation:
         description="Create an order without a cart (admin only), with checkout's rules.",
     )
     async def order_create(
-        self, info: StrawberryInfo, input: OrderCreateInput
+        self,
+        info: StrawberryInfo,
+        input: OrderCreateArg,
     ) -> OrderPayload | None:
         async def run() -> dict[str, object]:
             return {"order": Order.of(await resolve.create_order(info.context, input_data(input)))}
@@ -495,7 +548,10 @@ class OrderMutation:
         "order (INVALID_TRANSITION otherwise).",
     )
     async def order_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: OrderUpdateInput
+        self,
+        info: StrawberryInfo,
+        id: OrderId,
+        input: OrderUpdateArg,
     ) -> OrderPayload | None:
         async def run() -> dict[str, object]:
             row = await resolve.update_order(info.context, id, input_data(input))
@@ -508,7 +564,7 @@ class OrderMutation:
         description="Cancel an unfulfilled order and release its allocated stock. It never "
         "refunds: refund captured money through its transactions.",
     )
-    async def order_cancel(self, info: StrawberryInfo, id: strawberry.ID) -> OrderPayload | None:
+    async def order_cancel(self, info: StrawberryInfo, id: OrderId) -> OrderPayload | None:
         async def run() -> dict[str, object]:
             return {"order": Order.of(await resolve.cancel_order(info.context, id))}
 
@@ -519,7 +575,7 @@ class OrderMutation:
         description="Mark an order shipped: it must be unfulfilled, not cancelled, and PAID "
         "(or AUTHORIZED through the manual gateway, pay on delivery). Its stock is decremented.",
     )
-    async def order_fulfill(self, info: StrawberryInfo, id: strawberry.ID) -> OrderPayload | None:
+    async def order_fulfill(self, info: StrawberryInfo, id: OrderId) -> OrderPayload | None:
         async def run() -> dict[str, object]:
             return {"order": Order.of(await resolve.fulfil_order(info.context, id))}
 

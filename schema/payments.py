@@ -23,6 +23,8 @@ from schema.base import (
     Node,
     StrawberryInfo,
     UserError,
+    describe_values,
+    described,
     global_id,
     input_data,
     mutate,
@@ -41,6 +43,16 @@ TransactionMethod = strawberry.enum(
         "authorization)."
     ),
 )
+describe_values(
+    TransactionMethod,
+    {
+        "PURCHASE": "Charged at once.",
+        "AUTHORIZE": "Money held (or promised on delivery), to capture later.",
+        "CAPTURE": "Authorized money taken.",
+        "REFUND": "Captured money given back (in part or in full).",
+        "CANCEL": "An authorization voided.",
+    },
+)
 
 
 @strawberry.enum(description="How orderPay takes the money.")
@@ -54,8 +66,10 @@ class PaymentMethod(Enum):
 
 @strawberry.enum(description="How a transaction ended.")
 class TransactionStatus(Enum):
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
+    SUCCEEDED = strawberry.enum_value("SUCCEEDED", description="The gateway did it.")
+    FAILED = strawberry.enum_value(
+        "FAILED", description="The gateway refused (see errorMessage); nothing moved."
+    )
 
 
 # --- gateways --------------------------------------------------------------------------
@@ -259,6 +273,10 @@ async def _outcome_payload(
     )
 
 
+OrderIdArg = described(strawberry.ID, "The order's global id.")
+TransactionIdArg = described(strawberry.ID, "The transaction to act on (one of the order's).")
+
+
 @strawberry.type
 class PaymentsQuery:
     @strawberry.field(description="Enabled payment gateways (admins: every gateway), by slug.")
@@ -272,7 +290,10 @@ class PaymentsMutation:
         permission_classes=[IsAdmin], description="Enable, disable or rename a gateway."
     )
     async def gateway_update(
-        self, info: StrawberryInfo, slug: str, input: GatewayInput
+        self,
+        info: StrawberryInfo,
+        slug: Annotated[str, strawberry.argument(description="The gateway, e.g. `card`.")],
+        input: Annotated[GatewayInput, strawberry.argument(description="What to change.")],
     ) -> GatewayPayload | None:
         async def run() -> dict[str, object]:
             row = await resolve.update_gateway(info.context, slug, input_data(input))
@@ -286,7 +307,10 @@ class PaymentsMutation:
         "an order whose id it holds."
     )
     async def order_pay(
-        self, info: StrawberryInfo, order_id: strawberry.ID, input: OrderPayInput
+        self,
+        info: StrawberryInfo,
+        order_id: OrderIdArg,
+        input: Annotated[OrderPayInput, strawberry.argument(description="How to pay.")],
     ) -> OrderPayPayload:
         async def run() -> Outcome:
             pk = decode_id(order_id, "Order", ["orderId"])
@@ -300,7 +324,7 @@ class PaymentsMutation:
         description="Capture an authorization: the order becomes PAID and COMPLETE.",
     )
     async def transaction_capture(
-        self, info: StrawberryInfo, order_id: strawberry.ID, transaction_id: strawberry.ID
+        self, info: StrawberryInfo, order_id: OrderIdArg, transaction_id: TransactionIdArg
     ) -> TransactionPayload | None:
         async def run() -> Outcome:
             pk = decode_id(order_id, "Order", ["orderId"])
@@ -317,8 +341,8 @@ class PaymentsMutation:
     async def transaction_refund(
         self,
         info: StrawberryInfo,
-        order_id: strawberry.ID,
-        transaction_id: strawberry.ID,
+        order_id: OrderIdArg,
+        transaction_id: TransactionIdArg,
         amount: Annotated[
             int | None,
             strawberry.argument(
@@ -339,7 +363,7 @@ class PaymentsMutation:
         description="Void an authorization: the order is UNPAID again and its stock released.",
     )
     async def transaction_cancel(
-        self, info: StrawberryInfo, order_id: strawberry.ID, transaction_id: strawberry.ID
+        self, info: StrawberryInfo, order_id: OrderIdArg, transaction_id: TransactionIdArg
     ) -> TransactionPayload | None:
         async def run() -> Outcome:
             pk = decode_id(order_id, "Order", ["orderId"])

@@ -15,6 +15,7 @@ from schema.base import (
     Node,
     StrawberryInfo,
     UserError,
+    described,
     global_id,
     input_data,
     mutate,
@@ -133,6 +134,12 @@ def _method_data(input: ShippingMethodInput) -> dict[str, Any]:
     return data
 
 
+MethodIdArg = described(strawberry.ID, "The shipping method's global id.")
+MethodInputArg = described(
+    ShippingMethodInput, "The method's fields (on update, only the ones to change)."
+)
+
+
 @strawberry.type
 class ShippingQuery:
     @strawberry.field(description="Enabled shipping methods, cheapest first (admins: all).")
@@ -140,9 +147,7 @@ class ShippingQuery:
         return [ShippingMethod.of(r) for r in await resolve.methods(info.context)]
 
     @strawberry.field(description="One shipping method by id (disabled ones: admins only).")
-    async def shipping_method(
-        self, info: StrawberryInfo, id: strawberry.ID
-    ) -> ShippingMethod | None:
+    async def shipping_method(self, info: StrawberryInfo, id: MethodIdArg) -> ShippingMethod | None:
         pk = maybe_decode_id(id, "ShippingMethod")
         row = await resolve.visible_method(info.context, pk) if pk else None
         return ShippingMethod.of(row) if row else None
@@ -152,7 +157,7 @@ class ShippingQuery:
 class ShippingMutation:
     @strawberry.mutation(permission_classes=[IsAdmin], description="Create a shipping method.")
     async def shipping_method_create(
-        self, info: StrawberryInfo, input: ShippingMethodInput
+        self, info: StrawberryInfo, input: MethodInputArg
     ) -> ShippingMethodPayload | None:
         async def run() -> dict[str, object]:
             row = await resolve.create_method(info.context, _method_data(input))
@@ -162,7 +167,7 @@ class ShippingMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a shipping method.")
     async def shipping_method_update(
-        self, info: StrawberryInfo, id: strawberry.ID, input: ShippingMethodInput
+        self, info: StrawberryInfo, id: MethodIdArg, input: MethodInputArg
     ) -> ShippingMethodPayload | None:
         async def run() -> dict[str, object]:
             pk = decode_id(id, "ShippingMethod")
@@ -176,7 +181,7 @@ class ShippingMutation:
         description="Delete a shipping method (orders keep their copy of its name and price).",
     )
     async def shipping_method_delete(
-        self, info: StrawberryInfo, id: strawberry.ID
+        self, info: StrawberryInfo, id: MethodIdArg
     ) -> ShippingMethodPayload | None:
         async def run() -> dict[str, object]:
             row = await resolve.delete_method(info.context, decode_id(id, "ShippingMethod"))
