@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -35,6 +36,15 @@ log = logging.getLogger("stockroom")
 BackgroundJob = Callable[[Database, Settings], Coroutine[Any, Any, None]]
 BACKGROUND_JOBS: list[BackgroundJob] = [payments.payment_sweeper, carts.expired_cart_sweeper]
 """Periodic jobs each server process runs while it serves (e.g. the expired-cart sweep)."""
+
+
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "X-Currency",
+    "X-Customer-Token",
+    "X-Request-ID",
+]
 
 
 class RequestIdMiddleware:
@@ -96,6 +106,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.db = db
     app.add_middleware(RequestIdMiddleware, count_sql=settings.sql_count_header)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:  # storefronts in browsers on other origins (preflights included, 401s too)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=["X-Request-ID"],
+            max_age=600,
+        )
     return app
 
 

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     payment_sweep_interval_seconds: int = 60
     cart_ttl_days: int = 7
     log_level: str = "INFO"
+    cors_origins: str = "*"
+    """Browser origins allowed to call the API (comma-separated; `*` any, empty none). Tokens
+    travel in headers, never cookies, so any origin is safe by default."""
     max_query_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 5000

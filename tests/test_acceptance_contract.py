@@ -300,6 +300,44 @@ async def test_every_object_with_an_id_is_a_node_with_an_opaque_id(api: Api) -> 
     assert not any(i.isdigit() for i in ids) and len(set(ids)) == 3
 
 
+DOCS = """
+query {
+  __schema {
+    types {
+      name description
+      fields { name description args { name description } }
+      inputFields { name description }
+      enumValues { name description }
+    }
+  }
+}"""
+
+
+ROOTS_UNDESCRIBED = {"Query", "Mutation"}
+"""The root types made by `merge_types` in schema/__init__.py carry no description yet."""
+
+
+async def test_every_name_is_described_for_the_docs_pane(api: Api) -> None:
+    types = (await api.storefront(DOCS))["__schema"]["types"]
+    undescribed = []
+    for t in types:
+        if t["name"].startswith("__") or t["name"] in {"String", "Int", "Boolean", "ID", "Float"}:
+            continue
+        if t["name"] not in ROOTS_UNDESCRIBED:
+            undescribed += [] if t["description"] else [t["name"]]
+        for field in [*(t["fields"] or []), *(t["inputFields"] or [])]:
+            undescribed += [] if field["description"] else [f"{t['name']}.{field['name']}"]
+            undescribed += [
+                f"{t['name']}.{field['name']}({a['name']})"
+                for a in field.get("args", [])
+                if not a["description"]
+            ]
+        undescribed += [
+            f"{t['name']}.{v['name']}" for v in t["enumValues"] or [] if not v["description"]
+        ]
+    assert undescribed == []
+
+
 # --- role boundaries (API.md 2) ----------------------------------------------------------
 
 FAKE_ID = "UHJvZHVjdDowMDAwMDAwMDAwMDA0MDAwODAwMDAwMDAwMDAwMDAwMA"  # Product:0000...
@@ -602,6 +640,32 @@ async def test_transport_routes(api: Api) -> None:
     assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
     health = await http.get("/health")
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
+
+
+async def test_browsers_on_other_origins_may_call_the_api(api: Api) -> None:
+    """A storefront web app on its own origin: CORS preflights pass, and even a 401 is
+    readable by the page (tokens travel in headers, so any origin is allowed by default)."""
+    origin = {"Origin": "https://shop.example.com"}
+    for path in ("/graphql", "/oauth/access_token"):
+        preflight = await api.http.options(
+            path,
+            headers={
+                **origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type,x-currency,"
+                "x-customer-token",
+            },
+        )
+        assert preflight.status_code == 200, path
+        assert preflight.headers["access-control-allow-origin"] == "*"
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert {"authorization", "x-currency", "x-customer-token"} <= set(allowed.split(", "))
+    refused = await api.post("{ currencies { code } }", as_=None, headers=origin)
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == "*"
+    served = await api.post("{ currencies { code } }", as_="storefront", headers=origin)
+    assert served.headers["access-control-allow-origin"] == "*"
+    assert "x-request-id" in served.headers["access-control-expose-headers"].lower()
 
 
 async def _ws_query(url: str, query: str, init: dict[str, Any], **connect: Any) -> Any:
