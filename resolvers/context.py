@@ -43,6 +43,13 @@ class Context:
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     _currencies: CurrencyTable | None = None
 
+    def forget_cached(self) -> None:
+        """Drop the DataLoaders and the currency table: what follows reads the data as it is
+        now. Done after each write, and before each operation (over a WebSocket one context
+        serves every operation of the connection). Work still running makes new loaders."""
+        self._loaders = {}
+        self._currencies = None
+
     @property
     def is_admin(self) -> bool:
         return self.principal is not None and self.principal.is_admin
@@ -55,10 +62,12 @@ class Context:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One write transaction; any exception (a DomainError too) rolls it all back."""
+        """One write transaction; any exception (a DomainError too) rolls it all back. What
+        the request had cached is forgotten once it commits: the next mutation of the document
+        (mutations run one after another) reads the data as this one left it."""
         async with self.db.transaction() as session:
             yield session
-        self._currencies = None  # a write may have changed currencies
+        self.forget_cached()
 
     def loader(self, batch_fn: BatchFn) -> DataLoader[Any, Any]:
         """The request's DataLoader for `batch_fn(context, keys)`, made on first use."""

@@ -404,3 +404,24 @@ async def test_stock_transactions_by_hand(api: Api) -> None:
         STOCK_CREATE, {"productId": box, "input": {"action": "ADD", "quantity": 1}}
     )
     assert misspelt.get("data") is None and "ADD" in misspelt["errors"][0]["message"]
+
+
+async def test_each_mutation_of_a_document_sees_the_ones_before_it(api: Api) -> None:
+    """Mutations of one document run in turn; each payload shows the order as it is after
+    that mutation, never what an earlier one of the same request had loaded."""
+    shop = Shop(api)
+    stool = await shop.stocked("STOOL", 1500, 2, requiresShipping=False)
+    order = await shop.order("one-go", [(stool, 1)])
+    fields = "payment shipping events { type } items { product { stock { allocated total } } }"
+    document = f"""mutation($id: ID!, $pay: OrderPayInput!) {{
+      pay: orderPay(orderId: $id, input: $pay) {{ order {{ {fields} }} {ERRORS} }}
+      ship: orderFulfill(id: $id) {{ order {{ {fields} }} {ERRORS} }}
+    }}"""
+    pay = {"gateway": "manual", "method": "AUTHORIZE"}
+    both = await api.admin(document, {"id": order["id"], "pay": pay})
+    paid, shipped = both["pay"]["order"], both["ship"]["order"]
+    assert [e["type"] for e in paid["events"]] == ["created", "authorized"]
+    assert paid["items"][0]["product"]["stock"] == {"allocated": 1, "total": 2}
+    assert shipped["shipping"] == "FULFILLED"
+    assert [e["type"] for e in shipped["events"]] == ["created", "authorized", "fulfilled"]
+    assert shipped["items"][0]["product"]["stock"] == {"allocated": 0, "total": 1}
