@@ -236,6 +236,12 @@ async def live_cart(session: AsyncSession, reference: str, ttl: timedelta) -> Ca
     )
 
 
+async def reference_of_item(session: AsyncSession, item_id: uuid.UUID) -> str | None:
+    """The reference of the cart holding a line (for `node(id:)` of a CartItem)."""
+    stmt = select(Cart.reference).join(CartItem, CartItem.cart_id == Cart.id)
+    return await session.scalar(stmt.where(CartItem.id == item_id))
+
+
 async def cart_lines(session: AsyncSession, cart_id: uuid.UUID) -> list[Line]:
     """Every line of a cart, priced from the catalogue now, in one query."""
     band_id = func.coalesce(CartItem.tax_band_id, Product.tax_band_id)

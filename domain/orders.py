@@ -839,6 +839,10 @@ async def orders_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list
     return [by_id.get(i) for i in ids]
 
 
+async def order_item(session: AsyncSession, item_id: uuid.UUID) -> OrderItem | None:
+    return await session.get(OrderItem, item_id)
+
+
 async def items_of_orders(
     session: AsyncSession, order_ids: Sequence[uuid.UUID]
 ) -> list[list[OrderItem]]:

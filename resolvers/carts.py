@@ -1,5 +1,6 @@
 """Cart resolvers: arguments in, domain call, a priced view of the cart out."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +50,18 @@ async def cart_view(ctx: Context, reference: str) -> CartView:
         priced=carts.price_lines(lines, store, display),
         ttl=ttl(ctx),
     )
+
+
+async def item_view(ctx: Context, item_id: uuid.UUID) -> carts.PricedLine | None:
+    """A line of a live cart, priced like the cart shows it; None for an unknown line or one
+    of an expired cart. Whoever holds a line's id may read it, as whoever holds its cart's
+    reference may read the cart."""
+    async with ctx.read() as session:
+        reference = await carts.reference_of_item(session, item_id)
+    if reference is None:
+        return None
+    view = await cart_view(ctx, reference)
+    return next((p for p in view.priced.lines if p.line.item_id == item_id), None)
 
 
 async def eligible_methods(ctx: Context, view: CartView) -> list[ShippingMethod]:

@@ -79,6 +79,14 @@ async def visible_order(ctx: Context, pk: uuid.UUID) -> Order | None:
     return order if may_see(ctx, order) else None
 
 
+async def visible_order_item(ctx: Context, pk: uuid.UUID) -> tuple[OrderItem, Order] | None:
+    """An order line and its order, if the caller may see the order."""
+    async with ctx.read() as session:
+        item = await orders.order_item(session, pk)
+    order = await visible_order(ctx, item.order_id) if item else None
+    return (item, order) if item and order else None
+
+
 async def order_by_global_id(ctx: Context, global_id: str) -> Order | None:
     pk = maybe_decode_id(global_id, "Order")
     return await visible_order(ctx, pk) if pk else None

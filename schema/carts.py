@@ -21,6 +21,7 @@ from schema.base import (
     global_id,
     input_data,
     mutate,
+    node_type,
 )
 from schema.catalog import Product
 from schema.shipping import ShippingMethod
@@ -64,6 +65,12 @@ class CartItem(Node):
             line_price=DisplayPrice.of(priced.total),
             product_id=line.product_id,
         )
+
+
+@node_type("CartItem")
+async def _cart_item_node(info: StrawberryInfo, pk: uuid.UUID) -> CartItem | None:
+    priced = await resolve.item_view(info.context, pk)
+    return CartItem.of(priced) if priced else None
 
 
 @strawberry.type(

@@ -14,6 +14,10 @@ from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 
 from domain.auth import OAuthError, Principal, TokenCache, grant_token, verify_token
 from domain.customers import verify_customer_token
@@ -24,6 +28,16 @@ from resolvers.context import Context
 
 class Unauthenticated(Exception):
     pass
+
+
+class FreshOperationsHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with fresh request caches per operation. Strawberry makes one
+    context per connection; a later query on it must not see an earlier one's DataLoader
+    results (stale orders, stock, prices)."""
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        self.context.forget_cached()
+        await super().run_operation(operation)
 
 
 class Authenticator:
@@ -71,6 +85,8 @@ class StockroomGraphQL(GraphQL[Context, None]):
     Only a browser's plain GET (GraphiQL) is served without a token; GraphiQL sends the
     Authorization header the user sets in its headers pane.
     """
+
+    graphql_transport_ws_handler_class = FreshOperationsHandler
 
     def __init__(self, schema: Schema, db: Database, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)

@@ -147,6 +147,15 @@ class OrderItem(Node):
         )
 
 
+@node_type("OrderItem")
+async def _order_item_node(info: StrawberryInfo, pk: uuid.UUID) -> OrderItem | None:
+    found = await resolve.visible_order_item(info.context, pk)
+    if found is None:
+        return None
+    item, order = found
+    return OrderItem.of(item, await resolve.currency_of(info.context, order))
+
+
 @strawberry.type(description="The shipping method chosen at checkout and the price charged.")
 class OrderShippingMethod:
     id: strawberry.ID | None = strawberry.field(

@@ -14,7 +14,14 @@ from typing import Any
 import httpx
 import websockets
 
-from tests.acceptance_helpers import ERRORS, Shop, codes, error_codes
+from tests.acceptance_helpers import (
+    ADDRESS,
+    ERRORS,
+    STOCK_LEDGER,
+    Shop,
+    codes,
+    error_codes,
+)
 from tests.conftest import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, Api, Template, running_server
 
 INTROSPECTION = """
@@ -295,9 +302,63 @@ async def test_every_object_with_an_id_is_a_node_with_an_opaque_id(api: Api) -> 
     assert len(with_ids) > 15
     not_nodes = [t["name"] for t in with_ids if {"name": "Node"} not in t["interfaces"]]
     assert not_nodes == []
+    ids = await _one_of_each_node(api)
+    assert {t["name"] for t in with_ids} == set(ids)
+    refetch = "query($id: ID!) { node(id: $id) { __typename id } }"
+    for type_name, global_id in ids.items():
+        assert not global_id.isdigit()
+        found = (await api.admin(refetch, {"id": global_id}))["node"]
+        assert found == {"__typename": type_name, "id": global_id}, type_name
+    # the storefront sees what its role may: a cart line by its id, never an order's line
+    for type_name, visible in (("CartItem", True), ("OrderItem", False), ("Order", False)):
+        found = (await api.storefront(refetch, {"id": ids[type_name]}))["node"]
+        assert (found is not None) == visible, type_name
+
+
+async def _one_of_each_node(api: Api) -> dict[str, str]:
+    """The id of one object of every Node type, made through the API."""
     shop = Shop(api)
-    ids = [await shop.tax_band(f"Band {i}", "5") for i in range(3)]
-    assert not any(i.isdigit() for i in ids) and len(set(ids)) == 3
+    band = await shop.tax_band("Band", "5")
+    ids = {
+        "TaxBand": band,
+        "Currency": await shop.currency("EUR", "0.9", "€{price}"),
+        "Category": await shop.create("categoryCreate", "CategoryInput", {"name": "C"}),
+        "Brand": await shop.create("brandCreate", "BrandInput", {"name": "B"}),
+        "Collection": await shop.create("collectionCreate", "CollectionInput", {"name": "K"}),
+        "ShippingMethod": await shop.shipping_method("post", 100),
+        "FieldDefinition": await shop.create(
+            "fieldDefinitionCreate",
+            "FieldDefinitionInput",
+            {"entity": "ORDER", "slug": "note", "name": "Note", "type": "STRING"},
+        ),
+    }
+    tee = ids["Product"] = await shop.stocked("TEE", 1000, 5)
+    variation = f"""mutation($id: ID!) {{ productVariationCreate(productId: $id,
+        input: {{name: "Size"}}) {{ variation {{ id }} {ERRORS} }} }}"""
+    ids["Variation"] = (await api.admin(variation, {"id": tee}))["productVariationCreate"][
+        "variation"
+    ]["id"]
+    option = f"""mutation($id: ID!) {{ variationOptionCreate(variationId: $id,
+        input: {{name: "S"}}) {{ variationOption {{ id }} {ERRORS} }} }}"""
+    ids["VariationOption"] = (await api.admin(option, {"id": ids["Variation"]}))[
+        "variationOptionCreate"
+    ]["variationOption"]["id"]
+    pen = await shop.product("PEN", 100)
+    ids["CartItem"] = (await shop.add("nodes", pen, 1))["cart"]["items"][0]["id"]
+    order = await shop.order("paid", [(tee, 1)], shippingMethodId=ids["ShippingMethod"])
+    ids["Order"], ids["OrderItem"] = order["id"], order["items"][0]["id"]
+    ids["Transaction"] = (await shop.pay(order["id"]))["transaction"]["id"]
+    ledger = (await api.admin(STOCK_LEDGER, {"productId": tee}))["stockTransactions"]
+    ids["StockTransaction"] = ledger["edges"][0]["node"]["id"]
+    token = await shop.register("node@example.com", "Node")
+    me = await api.storefront("{ me { customer { id } } }", headers={"X-Customer-Token": token})
+    ids["Customer"] = me["me"]["customer"]["id"]
+    address = f"""mutation($input: AddressInput!, $customerId: ID) {{
+        customerAddressCreate(input: $input, customerId: $customerId) {{
+          address {{ id }} {ERRORS} }} }}"""
+    made = await api.admin(address, {"input": ADDRESS, "customerId": ids["Customer"]})
+    ids["CustomerAddress"] = made["customerAddressCreate"]["address"]["id"]
+    return ids
 
 
 DOCS = """
@@ -677,8 +738,37 @@ async def _ws_query(url: str, query: str, init: dict[str, Any], **connect: Any) 
             assert json.loads(await ws.recv())["type"] == "connection_ack"
         except websockets.ConnectionClosed as closed:
             return closed.rcvd.code if closed.rcvd else None
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
-        return json.loads(await ws.recv())["payload"]
+        return await _ws_operation(ws, "1", query)
+
+
+async def _ws_operation(ws: Any, id: str, query: str, variables: Any = None) -> Any:
+    """Run one operation on an open connection: its `next` payload (then `complete`)."""
+    payload = {"query": query, "variables": variables or {}}
+    await ws.send(json.dumps({"id": id, "type": "subscribe", "payload": payload}))
+    result = json.loads(await ws.recv())
+    assert json.loads(await ws.recv()) == {"id": id, "type": "complete"}
+    return result["payload"]
+
+
+async def _second_reads_are_fresh(url: str, api: Api, admin: str) -> None:
+    """Two queries on one WebSocket connection, with a change between them over HTTP: the
+    second sees the change (no DataLoader result outlives its operation)."""
+    product = await Shop(api).stocked("MUG", 500, 2)
+    query = "query($id: ID!) { product(id: $id) { stock { total } } }"
+    init = {"authorization": f"Bearer {admin}"}
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": init}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        before = await _ws_operation(ws, "1", query, {"id": product})
+        change = {"productId": product, "input": {"action": "INCREMENT", "quantity": 5}}
+        await api.admin(
+            "mutation($productId: ID!, $input: StockTransactionInput!) { "
+            "stockTransactionCreate(productId: $productId, input: $input) { errors { code } } }",
+            change,
+        )
+        after = await _ws_operation(ws, "2", query, {"id": product})
+    assert before == {"data": {"product": {"stock": {"total": 2}}}}
+    assert after == {"data": {"product": {"stock": {"total": 7}}}}
 
 
 async def test_a_new_store_configured_by_the_environment(tmp_path: Path) -> None:
@@ -723,3 +813,5 @@ async def test_a_new_store_configured_by_the_environment(tmp_path: Path) -> None
         assert await _ws_query(url, me, {}, **upgrade) == expected
         assert await _ws_query(url, me, {}) == 4403
         assert await _ws_query(url, me, {"headers": {"Authorization": "Bearer bad"}}) == 4403
+        async with httpx.AsyncClient(base_url=server.base) as http:
+            await _second_reads_are_fresh(url, Api(http, Template("", *tokens)), tokens[0])
