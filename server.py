@@ -11,6 +11,7 @@ python server.py --offer-demo                            serve; on an empty stor
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -89,6 +90,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(job(db, settings)) for job in BACKGROUND_JOBS]
+        # What start-up made (the schema, the models, imported modules) lives as long as the
+        # process: moved out of the collector's reach, a full collection no longer walks it
+        # (measured: gen-2 pauses of ~90 ms that set the listing's p99 drop to ~25 ms).
+        gc.collect()
+        gc.freeze()
         yield
         for task in tasks:
             task.cancel()

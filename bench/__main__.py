@@ -1,8 +1,12 @@
 """`make bench` / `python -m bench`: real servers on generated catalogues, driven over HTTP.
 
 python -m bench                      # SQLite and PostgreSQL, 1k / 10k / 100k products
-python -m bench --backends sqlite --sizes 1000 --requests 200
-python -m bench --quick              # a tiny smoke run (the test suite uses it)
+python -m bench --backends sqlite --sizes 1000 --seconds 3
+python -m bench --quick              # a tiny smoke run (the test suite runs one)
+
+Reads (listing, product page, ceiling) are driven by wrk when it is installed (`make bench`
+installs it where it can), else by the Python driver; checkout flows and the contention race
+always by the Python driver (they chain requests).
 """
 
 import argparse
@@ -12,6 +16,7 @@ import os
 import platform
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from bench import scenarios
 from bench.catalog import generate
-from bench.harness import ROOT, LoadResult, running_server
+from bench.harness import ROOT, LoadResult, running_server, wrk_available
 from models.engine import Database
 from models.settings import Settings
 from server import prepare_database
@@ -32,33 +37,50 @@ PG_URL = os.environ.get(
     ),
 )
 CLIENT = {"STOCKROOM_CLIENT_ID": "bench-admin", "STOCKROOM_CLIENT_SECRET": "bench-admin-secret"}
+SERVER_ENV = {**CLIENT, "STOCKROOM_SQL_COUNT_HEADER": "1"}
+CONCURRENCY = (1, 16)
+FLOW_STOCK = 1_000_000
 
 
 def stats(result: LoadResult) -> dict[str, Any]:
     return {
         "rps": round(result.rps, 1),
-        "p50_ms": round(result.percentile(50), 2),
-        "p99_ms": round(result.percentile(99), 2),
+        "p50_ms": round(result.p50_ms, 2),
+        "p99_ms": round(result.p99_ms, 2),
         "requests": result.requests,
         "errors": result.errors,
         "sql_statements": result.sql_statements,
+        "driver": result.driver,
         **({"first_error": result.first_error} if result.first_error else {}),
     }
 
 
+def _pg_admin_dsn() -> str:
+    return make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 async def fresh_database(backend: str, name: str, scratch: Path) -> str:
+    """An empty database (a SQLite file in `scratch`, or a PostgreSQL database `name`)."""
     if backend == "sqlite":
         path = scratch / f"{name}.db"
         path.unlink(missing_ok=True)
         return f"sqlite+aiosqlite:///{path}"
-    dsn = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(_pg_admin_dsn())
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(backend: str, name: str) -> None:
+    if backend == "postgres":
+        conn = await asyncpg.connect(_pg_admin_dsn())
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 async def seeded(url: str, size: int) -> float:
@@ -87,129 +109,216 @@ async def clients(base: str) -> tuple[scenarios.Client, scenarios.Client]:
     return scenarios.Client(base, admin), scenarios.Client(base, shop)
 
 
-async def flows_and_contention(
+def load_of(args: argparse.Namespace) -> scenarios.Load:
+    return scenarios.Load(args.driver, args.seconds, args.requests, args.warmup)
+
+
+async def reads(
     admin: scenarios.Client, shop: scenarios.Client, args: argparse.Namespace
 ) -> dict[str, Any]:
-    method = await scenarios.shipping_method(admin)
-    products = await scenarios.product_ids(shop, 50)
+    """The listing and the product page, at each concurrency."""
+    load = load_of(args)
     slug = await scenarios.make_variant_product(admin)
-    page = await scenarios.product_page(admin.base, shop.token, slug, 16, args.requests)
-    flows_1 = await scenarios.checkout_flows(shop, products, method, 1, args.flows)
-    flows_16 = await scenarios.checkout_flows(shop, products, method, 16, args.flows)
-    race = await scenarios.contention(admin, shop, method, args.units, args.buyers)
-    return {
-        "product_page_c16": stats(page),
-        "checkout_flow_c1": stats(flows_1),
-        "checkout_flow_c16": stats(flows_16),
-        "contention": race,
+    out: dict[str, Any] = {"listing": {}, "product_page": {}}
+    for c in CONCURRENCY:
+        out["listing"][f"c{c}"] = stats(await scenarios.listing(shop.base, shop.token, c, load))
+    for c in CONCURRENCY:
+        page = await scenarios.product_page(shop.base, shop.token, slug, c, load)
+        out["product_page"][f"c{c}"] = stats(page)
+    return out
+
+
+async def writes(
+    admin: scenarios.Client, shop: scenarios.Client, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Checkout flows at each concurrency, then the contention race."""
+    method = await scenarios.shipping_method(admin)
+    products = await scenarios.stocked_products(admin, 10, FLOW_STOCK)
+    flows = {
+        f"c{c}": stats(await scenarios.checkout_flows(shop, products, method, c, args.flows))
+        for c in CONCURRENCY
     }
+    race = await scenarios.contention(admin, shop, method, args.units, args.buyers)
+    return {"checkout_flow": flows, "contention": race}
+
+
+async def run_size(url: str, size: int, largest: bool, args: argparse.Namespace) -> dict[str, Any]:
+    """Every scenario on one catalogue; flows, the race and 2 workers on the largest only."""
+    out: dict[str, Any] = {}
+    async with running_server(url, workers=1, **SERVER_ENV) as server:
+        admin, shop = await clients(server.base)
+        out.update(await reads(admin, shop, args))
+        if largest:
+            out.update(await writes(admin, shop, args))
+        out["peak_memory_mib"] = round(server.peak_memory_kib() / 1024, 1)
+    if largest:
+        async with running_server(url, workers=2, **SERVER_ENV) as server:
+            _, shop = await clients(server.base)
+            two = await scenarios.listing(server.base, shop.token, 16, load_of(args))
+            out["listing_2_workers"] = {"c16": stats(two)}
+    return out
 
 
 async def run_backend(backend: str, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
-    out: dict[str, Any] = {"listing": {}}
+    out: dict[str, Any] = {}
     for size in args.sizes:
-        url = await fresh_database(backend, f"stockroom_bench_{size}", scratch)
-        seed_seconds = await seeded(url, size)
-        env = {**CLIENT, "STOCKROOM_SQL_COUNT_HEADER": "1"}
-        async with running_server(url, workers=1, **env) as server:
-            admin, shop = await clients(server.base)
-            listing = {
-                f"c{c}": stats(await scenarios.listing(server.base, shop.token, c, args.requests))
-                for c in (1, 16)
-            }
-            out["listing"][size] = {**listing, "seed_seconds": round(seed_seconds, 1)}
-            if size == args.sizes[0]:
-                out.update(await flows_and_contention(admin, shop, args))
-            out.setdefault("peak_memory_mib", {})[size] = round(server.peak_memory_kib() / 1024, 1)
-        if size == args.sizes[0]:
-            async with running_server(url, workers=2, **env) as server:
-                _, shop = await clients(server.base)
-                two = await scenarios.listing(server.base, shop.token, 16, args.requests)
-                out["listing_2_workers_c16"] = {"size": size, **stats(two)}
+        name = f"stockroom_bench_{size}_{os.getpid()}"  # runs in parallel never collide
+        url = await fresh_database(backend, name, scratch)
+        try:
+            seed_seconds = await seeded(url, size)
+            row = await run_size(url, size, size == max(args.sizes), args)
+        finally:
+            await drop_database(backend, name)
+        out[str(size)] = {"seed_seconds": round(seed_seconds, 1), **row}
+        print(f"  {backend} {size:,} products done", flush=True)
     return out
 
 
 async def ceiling(args: argparse.Namespace) -> dict[str, Any]:
     async with running_server("unused", command=["-m", "bench.ceiling"]) as server:
         return {
-            f"c{c}": stats(await scenarios.listing(server.base, "none", c, args.requests))
-            for c in (1, 16)
+            f"c{c}": stats(await scenarios.listing(server.base, "none", c, load_of(args)))
+            for c in CONCURRENCY
         }
 
 
-def table(results: dict[str, Any]) -> str:
-    lines = [
-        "| backend | scenario | clients | req/s | p50 ms | p99 ms | SQL/req | x ceiling |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    top = results["ceiling"]
-    for backend, data in results["backends"].items():
-        for size, row in data["listing"].items():
-            for c in ("c1", "c16"):
-                ratio = row[c]["rps"] / top[c]["rps"] if top[c]["rps"] else 0
-                lines.append(
-                    f"| {backend} | listing, {int(size):,} products | {c[1:]} | {row[c]['rps']} | "
-                    f"{row[c]['p50_ms']} | {row[c]['p99_ms']} | {row[c]['sql_statements']} | {ratio:.2f} |"
-                )
-        two = data.get("listing_2_workers_c16")
+def _row(backend: str, label: str, clients: int, s: dict[str, Any], ratio: str = "") -> str:
+    sql = "" if s["sql_statements"] is None else s["sql_statements"]
+    return (
+        f"| {backend} | {label} | {clients} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | "
+        f"{sql} | {s['errors']} | {ratio} |"
+    )
+
+
+def _ratio(s: dict[str, Any], top: dict[str, Any]) -> str:
+    return f"{s['rps'] / top['rps']:.2f}" if top["rps"] else ""
+
+
+def backend_rows(backend: str, sizes: dict[str, Any], top: dict[str, Any]) -> list[str]:
+    lines = []
+    for size, data in sizes.items():
+        for c in CONCURRENCY:
+            s = data["listing"][f"c{c}"]
+            label = f"listing, {int(size):,} products"
+            lines.append(_row(backend, label, c, s, _ratio(s, top[f"c{c}"])))
+        two = data.get("listing_2_workers")
         if two:
-            lines.append(
-                f"| {backend} | listing, 2 workers, {int(two['size']):,} products | 16 | {two['rps']} | "
-                f"{two['p50_ms']} | {two['p99_ms']} | {two['sql_statements']} | |"
-            )
-        for key, label in (
-            ("product_page_c16", "product page"),
-            ("checkout_flow_c1", "checkout flow"),
-            ("checkout_flow_c16", "checkout flow"),
-        ):
-            row = data.get(key)
-            if row:
-                lines.append(
-                    f"| {backend} | {label} | {key[-2:].lstrip('c')} | {row['rps']} | {row['p50_ms']} | "
-                    f"{row['p99_ms']} | {row['sql_statements'] or ''} | |"
-                )
+            s = two["c16"]
+            label = f"listing, {int(size):,} products, 2 workers"
+            lines.append(_row(backend, label, 16, s, _ratio(s, top["c16"])))
+    for size, data in sizes.items():
+        for c in CONCURRENCY:
+            label = f"product page, {int(size):,} products"
+            lines.append(_row(backend, label, c, data["product_page"][f"c{c}"]))
+    for size, data in sizes.items():
+        for c in CONCURRENCY if "checkout_flow" in data else ():
+            label = f"checkout flow (flows/s, SQL per flow), {int(size):,} products"
+            lines.append(_row(backend, label, c, data["checkout_flow"][f"c{c}"]))
         race = data.get("contention")
         if race:
             lines.append(
-                f"| {backend} | contention: {race['buyers']} buyers, {race['units']} units | "
-                f"{race['buyers']} | settled in {race['settle_seconds']} s | paid {race['paid']} | "
-                f"oversold {race['oversold']} | | |"
+                f"| {backend} | contention: {race['buyers']} buyers pay for {race['units']} "
+                f"units | {race['buyers']} | settled in {race['settle_seconds']} s | paid "
+                f"{race['paid']} | oversold {race['oversold']} | | {race['other_errors']} | |"
             )
-    for c in ("c1", "c16"):
-        lines.append(
-            f"| memory | ceiling (minimal Strawberry, in memory) | {c[1:]} | {top[c]['rps']} | "
-            f"{top[c]['p50_ms']} | {top[c]['p99_ms']} | 0 | 1.00 |"
-        )
+    return lines
+
+
+def table(results: dict[str, Any]) -> str:
+    top = results["ceiling"]
+    lines = [
+        "| backend | scenario | clients | req/s | p50 ms | p99 ms | SQL/req | errors | x ceiling |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for backend, sizes in results["backends"].items():
+        lines += backend_rows(backend, sizes, top)
+    for c in CONCURRENCY:
+        label = "ceiling: the listing from memory, minimal Strawberry"
+        lines.append(_row("none", label, c, top[f"c{c}"], "1.00"))
+    lines += [
+        "",
+        "| backend | products | seed s | server peak memory MiB (VmHWM) |",
+        "|---|---|---|---|",
+    ]
+    for backend, sizes in results["backends"].items():
+        for size, data in sizes.items():
+            lines.append(
+                f"| {backend} | {int(size):,} | {data['seed_seconds']} | {data['peak_memory_mib']} |"
+            )
     return "\n".join(lines)
 
 
-def parse_args() -> argparse.Namespace:
+def problems(results: dict[str, Any]) -> list[str]:
+    """Every failed request and every oversold unit in the results (none is acceptable)."""
+    found = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            if node.get("errors"):
+                found.append(f"{path}: {node['errors']} errors ({node.get('first_error')})")
+            if node.get("oversold") or node.get("other_errors"):
+                found.append(f"{path}: oversold {node['oversold']}, other {node['other_errors']}")
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+
+    walk(results, "results")
+    return found
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--seconds", type=float, default=5, help="per read measurement (wrk)")
     parser.add_argument(
-        "--requests", type=int, default=400, help="requests per listing measurement"
+        "--requests", type=int, default=300, help="per read measurement (Python driver)"
     )
+    parser.add_argument("--warmup", type=int, default=20, help="requests before a measurement")
     parser.add_argument("--flows", type=int, default=60, help="checkout flows per measurement")
-    parser.add_argument("--units", type=int, default=20)
-    parser.add_argument("--buyers", type=int, default=100)
+    parser.add_argument("--units", type=int, default=20, help="contention: units in stock")
+    parser.add_argument("--buyers", type=int, default=100, help="contention: racing buyers")
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.quick:
-        args.backends, args.sizes, args.requests, args.flows = "sqlite", "200", 30, 4
+        args.sizes, args.seconds, args.requests, args.warmup, args.flows = "200", 1, 20, 3, 4
         args.units, args.buyers = 3, 10
+    if args.driver == "auto":
+        args.driver = "wrk" if wrk_available() else "python"
     args.backends = args.backends.split(",")
     args.sizes = [int(s) for s in args.sizes.split(",")]
     return args
 
 
+def machine() -> str:
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
+        model = names[0].split(":", 1)[1].strip() if names else ""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores ({model or platform.machine()}), {memory:.0f} GiB, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         return {
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "machine": machine(),
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "driver": args.driver,
+            "settings": {
+                "seconds_per_read": args.seconds,
+                "requests_per_read": args.requests,
+                "flows": args.flows,
+                "units": args.units,
+                "buyers": args.buyers,
+            },
             "ceiling": await ceiling(args),
             "backends": {b: await run_backend(b, args, Path(scratch)) for b in args.backends},
         }
@@ -217,12 +326,19 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     args = parse_args()
+    print(f"driver: {args.driver}; backends {args.backends}; sizes {args.sizes}", flush=True)
     results = asyncio.run(measure(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\n{results['machine']}; reads driven by {results['driver']}\n")
     print(table(results))
     print(f"\nresults: {out}")
+    found = problems(results)
+    for problem in found:
+        print(f"PROBLEM {problem}")
+    if found:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

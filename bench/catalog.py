@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from models.base import utcnow
 from models.catalog import Category, Product, ProductCategory, TaxBand
@@ -65,3 +65,8 @@ async def generate(db: Database, size: int, seed: int = 7) -> None:
                 for k in (0, 7)
             ]
             await session.execute(insert(ProductCategory), links)
+    async with db.transaction() as session:
+        # Planner statistics, as a live database has them (PostgreSQL's autovacuum gathers them
+        # within a minute of a bulk load): without them PostgreSQL plans the listing's category
+        # lookup as a parallel scan of the links table (9 ms instead of 0.1 ms at 100k products).
+        await session.execute(text("ANALYZE"))

@@ -1,8 +1,11 @@
 """Real server processes and an HTTP load driver, shared by the benchmarks and the tests."""
 
 import asyncio
+import json
 import os
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,32 +114,62 @@ async def _wait_healthy(server: LiveServer) -> None:
 
 @dataclass
 class LoadResult:
+    """Throughput and latency of one measurement; `sql_statements` is the median per call (a
+    request, or a whole flow of requests) as the server's X-SQL-Statements header reported."""
+
     requests: int
     seconds: float
-    latencies_ms: list[float]
+    p50_ms: float
+    p99_ms: float
     errors: int
     sql_statements: int | None
+    driver: str
     first_error: str | None = None
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return 0.0
-        index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
-        return ordered[index]
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The nearest-rank percentile (0 for no values)."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response | None]]
+@dataclass(frozen=True)
+class FlowDone:
+    """What a multi-request call (a checkout flow) reports: the SQL statements of all its
+    requests, or None when the server does not report them."""
+
+    sql_statements: int | None
+
+
+Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response | FlowDone]]
+
+
+def _problem(outcome: httpx.Response | FlowDone) -> str | None:
+    if isinstance(outcome, FlowDone):
+        return None
+    if outcome.status_code != 200 or "errors" in outcome.json():
+        return outcome.text[:300]
+    return None
+
+
+def _statements(outcome: httpx.Response | FlowDone) -> int | None:
+    if isinstance(outcome, FlowDone):
+        return outcome.sql_statements
+    header = outcome.headers.get("x-sql-statements")
+    return int(header) if header is not None else None
 
 
 async def drive(call: Call, concurrency: int, total: int, warmup: int = 20) -> LoadResult:
-    """Run `call` `total` times from `concurrency` clients (after a warm-up), timing each."""
+    """Run `call` `total` times from `concurrency` clients (after a warm-up), timing each:
+    the Python driver, for flows (and for reads where wrk is not installed)."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         for _ in range(warmup):
             await call(client)
         latencies: list[float] = []
@@ -150,32 +183,41 @@ async def drive(call: Call, concurrency: int, total: int, warmup: int = 20) -> L
                 remaining -= 1
                 started = time.perf_counter()
                 try:
-                    response = await call(client)
+                    outcome = await call(client)
                 except Exception as exc:  # counted and reported, never hidden
                     failures.append(repr(exc)[:300])
                     continue
                 latencies.append((time.perf_counter() - started) * 1000)
-                if response is not None:
-                    if response.status_code != 200 or "errors" in response.json():
-                        failures.append(response.text[:300])
-                    if "x-sql-statements" in response.headers:
-                        sql.append(int(response.headers["x-sql-statements"]))
+                problem = _problem(outcome)
+                if problem:
+                    failures.append(problem)
+                count = _statements(outcome)
+                if count is not None:
+                    sql.append(count)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     return LoadResult(
-        total,
-        elapsed,
-        latencies,
-        len(failures),
-        max(sql) if sql else None,
-        failures[0] if failures else None,
+        requests=total,
+        seconds=elapsed,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        errors=len(failures),
+        sql_statements=round(statistics.median(sql)) if sql else None,
+        driver="python",
+        first_error=failures[0] if failures else None,
     )
 
 
-def graphql_call(base: str, token: str, query: str, variables: dict[str, Any]) -> Call:
-    headers = {"Authorization": f"Bearer {token}"}
+def graphql_call(
+    base: str,
+    token: str,
+    query: str,
+    variables: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> Call:
+    headers = {"Authorization": f"Bearer {token}", **(headers or {})}
 
     async def call(client: httpx.AsyncClient) -> httpx.Response:
         return await client.post(
@@ -183,3 +225,81 @@ def graphql_call(base: str, token: str, query: str, variables: dict[str, Any]) -
         )
 
     return call
+
+
+# --- wrk: a C load generator, so the client leaves the (2) cores to the server -------------
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [==[%(body)s]==]
+%(headers)s
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_RESULT {\\"requests\\": %%d, \\"seconds\\": %%.6f, \\"errors\\": %%d, \\"non_2xx\\": %%d, \\"p50_ms\\": %%.3f, \\"p99_ms\\": %%.3f}\\n",
+    summary.requests, summary.duration / 1e6, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+async def wrk_drive(
+    base: str,
+    token: str,
+    query: str,
+    variables: dict[str, Any],
+    concurrency: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """POST one GraphQL request over and over from `concurrency` connections for `seconds`
+    with wrk, after a check over httpx that it answers without errors (and how many SQL
+    statements it costs: wrk sees status codes, not GraphQL errors)."""
+    probe = await drive(graphql_call(base, token, query, variables, headers), 1, 5, warmup=5)
+    if probe.errors:
+        return probe
+    body = json.dumps({"query": query, "variables": variables})
+    all_headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {token}",
+        **(headers or {}),
+    }
+    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in all_headers.items())
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % {"body": body, "headers": lines})
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "wrk",
+            f"-t{min(concurrency, 2)}",
+            f"-c{concurrency}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "60s",
+            "-s",
+            script.name,
+            f"{base}/graphql",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        output = (await process.communicate())[0].decode(errors="replace")
+    finally:
+        os.unlink(script.name)
+    found = [line for line in output.splitlines() if line.startswith("WRK_RESULT ")]
+    if not found:
+        raise RuntimeError(f"wrk failed:\n{output}")
+    data = json.loads(found[0].removeprefix("WRK_RESULT "))
+    errors = data["errors"] + data["non_2xx"]
+    return LoadResult(
+        requests=data["requests"],
+        seconds=data["seconds"],
+        p50_ms=data["p50_ms"],
+        p99_ms=data["p99_ms"],
+        errors=errors,
+        sql_statements=probe.sql_statements,
+        driver="wrk",
+        first_error=f"{errors} failed requests (wrk)" if errors else None,
+    )

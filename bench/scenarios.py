@@ -1,13 +1,15 @@
 """The benchmark scenarios, written against the public contract (API.md) over HTTP."""
 
 import asyncio
+import random
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from bench.harness import LoadResult, drive, graphql_call
+from bench.harness import FlowDone, LoadResult, drive, graphql_call, wrk_drive
 
 MONEY = "amount currency formatted"
 LISTING = f"""
@@ -52,6 +54,16 @@ ADDRESS = {
 CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2099, "cvc": "123"}
 
 
+@dataclass(frozen=True)
+class Load:
+    """How to measure a read: with wrk for `seconds`, or the Python driver for `requests`."""
+
+    driver: str
+    seconds: float
+    requests: int
+    warmup: int = 20
+
+
 class Client:
     """GraphQL calls with one token, raising on any error."""
 
@@ -59,7 +71,14 @@ class Client:
         self.base = base
         self.token = token
 
-    async def run(self, http: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Any:
+    async def run(
+        self,
+        http: httpx.AsyncClient,
+        query: str,
+        variables: dict[str, Any],
+        tally: list[int] | None = None,
+    ) -> Any:
+        """The response's data; its SQL statement count (X-SQL-Statements) goes to `tally`."""
         response = await http.post(
             f"{self.base}/graphql",
             json={"query": query, "variables": variables},
@@ -68,6 +87,8 @@ class Client:
         body = response.json()
         if "errors" in body:
             raise RuntimeError(body["errors"])
+        if tally is not None and "x-sql-statements" in response.headers:
+            tally.append(int(response.headers["x-sql-statements"]))
         return body["data"]
 
 
@@ -81,21 +102,31 @@ async def token(base: str, grant: str, client_id: str, secret: str | None = None
     return str(response.json()["access_token"])
 
 
-async def listing(base: str, shop_token: str, concurrency: int, total: int) -> LoadResult:
-    return await drive(graphql_call(base, shop_token, LISTING, {"first": 20}), concurrency, total)
+async def read(
+    base: str, token: str, query: str, variables: dict[str, Any], concurrency: int, load: Load
+) -> LoadResult:
+    """One query sent over and over by `concurrency` clients."""
+    if load.driver == "wrk":
+        return await wrk_drive(base, token, query, variables, concurrency, load.seconds)
+    call = graphql_call(base, token, query, variables)
+    return await drive(call, concurrency, load.requests, load.warmup)
+
+
+async def listing(base: str, shop_token: str, concurrency: int, load: Load) -> LoadResult:
+    """The storefront's first page of 20 products with prices, stock status and categories."""
+    return await read(base, shop_token, LISTING, {"first": 20}, concurrency, load)
 
 
 async def product_page(
-    base: str, shop_token: str, slug: str, concurrency: int, total: int
+    base: str, shop_token: str, slug: str, concurrency: int, load: Load
 ) -> LoadResult:
-    return await drive(
-        graphql_call(base, shop_token, PRODUCT_PAGE, {"slug": slug}), concurrency, total
-    )
+    """One product by slug with its variations and its children."""
+    return await read(base, shop_token, PRODUCT_PAGE, {"slug": slug}, concurrency, load)
 
 
 async def make_variant_product(admin: Client) -> str:
     """A LIVE product with 2 x 3 options and its 6 children; returns its slug."""
-    create = """mutation($input: ProductCreateInput!) { productCreate(input: $input) {
+    create = """mutation($input: ProductInput!) { productCreate(input: $input) {
         product { id slug } errors { code message } } }"""
     slug = f"tee-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(timeout=60) as http:
@@ -148,21 +179,45 @@ async def shipping_method(admin: Client) -> str:
     return str(data["shippingMethodCreate"]["shippingMethod"]["id"])
 
 
-async def product_ids(shop: Client, count: int) -> list[str]:
-    async with httpx.AsyncClient() as http:
-        data = await shop.run(
-            http,
-            "query($n: Int!) { products(first: $n, filter: {inStock: true}) { edges { node { id } } } }",
-            {"n": count},
-        )
-    return [e["node"]["id"] for e in data["products"]["edges"]]
+async def stocked_products(admin: Client, count: int, units: int) -> list[str]:
+    """`count` LIVE products with `units` each in stock, for the checkout flows (so the flows
+    never run out, whatever the generated catalogue's stock)."""
+    tag = uuid.uuid4().hex[:8]
+    ids = []
+    async with httpx.AsyncClient(timeout=60) as http:
+        for i in range(count):
+            data = await admin.run(
+                http,
+                """mutation($input: ProductInput!) { productCreate(input: $input) {
+                   product { id } errors { code message } } }""",
+                {
+                    "input": {
+                        "sku": f"FLOW-{tag}-{i}",
+                        "name": f"Flow product {i}",
+                        "price": 1000 + 100 * i,
+                        "status": "LIVE",
+                        "manageStock": True,
+                        "stock": units,
+                        "weight": 200,
+                    }
+                },
+            )
+            ids.append(data["productCreate"]["product"]["id"])
+    return ids
 
 
 async def checkout(
-    shop: Client, http: httpx.AsyncClient, reference: str, items: list[str], method_id: str
+    shop: Client,
+    http: httpx.AsyncClient,
+    reference: str,
+    items: list[str],
+    method_id: str,
+    tally: list[int] | None = None,
 ) -> str:
     for product in items:
-        await shop.run(http, ADD, {"ref": reference, "id": product, "q": 1})
+        added = await shop.run(http, ADD, {"ref": reference, "id": product, "q": 1}, tally)
+        if added["cartItemAdd"]["errors"]:
+            raise RuntimeError(added["cartItemAdd"]["errors"])
     data = await shop.run(
         http,
         CHECKOUT,
@@ -174,6 +229,7 @@ async def checkout(
                 "shippingMethodId": method_id,
             },
         },
+        tally,
     )
     result = data["cartCheckout"]
     if result["errors"]:
@@ -181,11 +237,14 @@ async def checkout(
     return str(result["order"]["id"])
 
 
-async def pay(shop: Client, http: httpx.AsyncClient, order_id: str) -> list[dict[str, str]]:
+async def pay(
+    shop: Client, http: httpx.AsyncClient, order_id: str, tally: list[int] | None = None
+) -> list[dict[str, str]]:
     data = await shop.run(
         http,
         PAY,
         {"id": order_id, "input": {"gateway": "card", "method": "PURCHASE", "card": CARD}},
+        tally,
     )
     return list(data["orderPay"]["errors"])
 
@@ -193,15 +252,18 @@ async def pay(shop: Client, http: httpx.AsyncClient, order_id: str) -> list[dict
 async def checkout_flows(
     shop: Client, products: list[str], method_id: str, concurrency: int, total: int
 ) -> LoadResult:
-    """Complete flows: cartItemAdd x3, cartCheckout, orderPay (card)."""
+    """Complete flows: cartItemAdd x3 (three different products), cartCheckout, orderPay
+    (card); a flow's SQL statements are those of its five requests."""
 
-    async def flow(http: httpx.AsyncClient) -> None:
+    async def flow(http: httpx.AsyncClient) -> FlowDone:
         reference = f"bench-{uuid.uuid4().hex}"
-        items = [products[hash((reference, k)) % len(products)] for k in range(3)]
-        order_id = await checkout(shop, http, reference, list(dict.fromkeys(items)), method_id)
-        errors = await pay(shop, http, order_id)
-        if errors and errors[0]["code"] != "INSUFFICIENT_STOCK":
+        items = random.sample(products, 3)
+        tally: list[int] = []
+        order_id = await checkout(shop, http, reference, items, method_id, tally)
+        errors = await pay(shop, http, order_id, tally)
+        if errors:
             raise RuntimeError(errors)
+        return FlowDone(sum(tally) if len(tally) == 5 else None)
 
     return await drive(flow, concurrency, total, warmup=2)
 
@@ -214,7 +276,7 @@ async def contention(
     async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=buyers)) as http:
         created = await admin.run(
             http,
-            """mutation($input: ProductCreateInput!) { productCreate(input: $input) {
+            """mutation($input: ProductInput!) { productCreate(input: $input) {
                product { id } errors { code message } } }""",
             {
                 "input": {
@@ -249,7 +311,7 @@ async def contention(
         "units": units,
         "buyers": buyers,
         "paid": paid,
-        "oversold": max(0, paid - units),
+        "oversold": max(0, paid - units, stock["allocated"] - stock["total"]),
         "other_errors": len(other),
         "allocated": stock["allocated"],
         "settle_seconds": round(settle, 3),

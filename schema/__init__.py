@@ -3,6 +3,7 @@
 from graphql import GraphQLError
 from strawberry import Schema
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -31,6 +32,13 @@ class StockroomSchema(Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
+    # The limiters' rule classes are made once: a rule class made per request (as a
+    # `lambda: QueryDepthLimiter(...)` factory does) is part of the validation cache's key, so
+    # every request would miss the cache and validate its document again.
+    limits = (
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    )
     return StockroomSchema(
         query=merge_types("Query", QUERY_TYPES),
         mutation=merge_types("Mutation", MUTATION_TYPES),
@@ -38,8 +46,7 @@ def build_schema(settings: Settings) -> Schema:
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
             ClientSafeErrors,
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: AddValidationRules(list(limits)),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: ParserCache(maxsize=1000),  # the LRU caches are shared across requests
             lambda: ValidationCache(maxsize=1000),

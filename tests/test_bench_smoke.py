@@ -1,0 +1,95 @@
+"""`python -m bench --quick` keeps working: every scenario runs against a real server on a tiny
+catalogue, with no failed request and no oversold unit (the figures themselves are not tested)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import scenarios
+from bench.harness import ROOT, running_server, wrk_available
+from tests.conftest import REQUIRE_PG, _postgres_answers
+
+READS = ("listing", "product_page")
+
+
+def _backends() -> list[str]:
+    """SQLite, and PostgreSQL when it answers (CI requires it, as the rest of the suite does)."""
+    reason = _postgres_answers()
+    if reason and REQUIRE_PG:
+        pytest.fail(f"STOCKROOM_REQUIRE_POSTGRES=1 but {reason}")
+    return ["sqlite"] if reason else ["sqlite", "postgres"]
+
+
+def _run_quick(backends: list[str], out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--driver",
+            "python",
+            "--backends",
+            ",".join(backends),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_quick_bench_runs_every_scenario(tmp_path: Path) -> None:
+    """One run for both backends (the ceiling is measured once, as in `make bench`)."""
+    backends = _backends()
+    out = tmp_path / "results.json"
+    run = _run_quick(backends, out)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = json.loads(out.read_text())
+    assert list(results["backends"]) == backends
+    for clients in ("c1", "c16"):
+        assert results["ceiling"][clients]["errors"] == 0
+    for backend in backends:
+        _check_backend(backend, results["backends"][backend], run.stdout)
+
+
+def _check_backend(backend: str, sizes: dict[str, Any], table: str) -> None:
+    (size, data), *others = sizes.items()
+    assert not others and size == "200"
+    for read in READS:
+        for clients in ("c1", "c16"):
+            figures = data[read][clients]
+            assert figures["errors"] == 0 and figures["rps"] > 0, figures
+            assert figures["sql_statements"] > 0  # the server reported its statements
+    assert data["listing"]["c1"]["sql_statements"] == 4  # page, currencies, tax bands, categories
+    assert data["listing_2_workers"]["c16"]["errors"] == 0
+    for clients in ("c1", "c16"):
+        flow = data["checkout_flow"][clients]
+        assert flow["errors"] == 0 and flow["requests"] == 4, flow
+        assert flow["sql_statements"] > 5  # summed over the flow's five requests
+    race = data["contention"]
+    assert race == race | {"units": 3, "buyers": 10, "paid": 3, "oversold": 0, "other_errors": 0}
+    assert race["allocated"] == 3
+    assert data["peak_memory_mib"] > 0
+
+    assert f"| {backend} | listing, 200 products | 16 |" in table
+    assert f"| {backend} | checkout flow" in table
+    assert "contention: 10 buyers pay for 3 units" in table and "oversold 0" in table
+    assert "PROBLEM" not in table
+
+
+@pytest.mark.skipif(not wrk_available(), reason="wrk is not installed (make bench installs it)")
+async def test_wrk_driver_reads_the_ceiling_app() -> None:
+    async with running_server("unused", command=["-m", "bench.ceiling"]) as server:
+        load = scenarios.Load("wrk", seconds=1, requests=0)
+        result = await scenarios.listing(server.base, "none", 4, load)
+    assert result.driver == "wrk"
+    assert result.errors == 0 and result.requests > 10
+    assert 0 < result.p50_ms <= result.p99_ms
