@@ -8,7 +8,7 @@ with an UPDATE conditional on the state it read, so two racing requests never bo
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -794,6 +794,11 @@ def _search(term: str) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
+def _aware(moment: datetime) -> datetime:
+    """An instant without a UTC offset (`2030-01-01T00:00:00`) is taken as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def order_query(where: OrderFilter, customer_id: uuid.UUID | None = None) -> Select[Any]:
     """The orders matching `where` (only `customer_id`'s when given)."""
     stmt = select(Order)
@@ -809,9 +814,9 @@ def order_query(where: OrderFilter, customer_id: uuid.UUID | None = None) -> Sel
     if where.customer_email:
         stmt = stmt.where(Order.customer_email == where.customer_email.strip().lower())
     if where.created_after is not None:
-        stmt = stmt.where(Order.created_at >= where.created_after)
+        stmt = stmt.where(Order.created_at >= _aware(where.created_after))
     if where.created_before is not None:
-        stmt = stmt.where(Order.created_at < where.created_before)
+        stmt = stmt.where(Order.created_at < _aware(where.created_before))
     if where.search and where.search.strip():
         stmt = stmt.where(_search(where.search.strip()))
     return stmt

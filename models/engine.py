@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,6 +27,17 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 60
 _statement_count: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "statement_count", default=None
 )
+
+
+def refused_value(error: BaseException) -> bool:
+    """Whether the database refused a value it was given (SQLSTATE class 22, "data
+    exception": a NUL character in text, a string longer than its column, a number out of
+    range), as opposed to a failure of the database or of our SQL."""
+    if isinstance(error, DataError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    return str(getattr(error.orig, "sqlstate", None) or "").startswith("22")
 
 
 class StatementCounter:

@@ -2,6 +2,9 @@
 
 - A DomainError raised by a query resolver becomes a GraphQL error with its code.
 - A bad pagination argument (size above 100, malformed cursor) becomes an INVALID error.
+- A value the database refuses to store or compare (PostgreSQL: a NUL character in text, a
+  string longer than its column) is the client's bad input: an INVALID error, logged as a
+  warning (no rule above it caught the value, which is worth knowing).
 - Any other exception is an internal failure: logged with the request id and traceback,
   shown to the client only as "Internal server error" with the request id to quote.
 """
@@ -14,6 +17,7 @@ from strawberry.extensions import SchemaExtension
 
 from domain.errors import DomainError
 from domain.pagination import PaginationError
+from models.engine import refused_value
 from resolvers.observability import current_request_id
 
 log = logging.getLogger("stockroom.graphql")
@@ -27,6 +31,15 @@ def _public_version(error: GraphQLError) -> GraphQLError:
         code, message = original.code.value, original.message
     elif isinstance(original, PaginationError):
         code, message = "INVALID", str(original)
+    elif refused_value(original):
+        log.warning(
+            "the database refused a value in %s: %s",
+            ".".join(str(p) for p in error.path or []),
+            getattr(original, "orig", original),  # the driver's words, not the parameters
+            extra={"request_id": current_request_id()},
+        )
+        code = "INVALID"
+        message = "a value cannot be stored (e.g. it contains a NUL character or is too long)"
     else:
         request_id = current_request_id()
         log.error(

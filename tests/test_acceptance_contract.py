@@ -664,6 +664,42 @@ async def test_bad_customer_and_order_input_is_a_user_error(api: Api) -> None:
     assert (await shop.admin_order(order_id))["transactions"] == []
 
 
+async def test_odd_text_and_instants_get_clear_errors_or_sensible_answers(
+    api: Api, backend: str
+) -> None:
+    """Found by fuzzing every argument: a NUL character in the variables (PostgreSQL stores
+    none) is refused before anything runs, on both backends; an instant without a UTC offset
+    is taken as UTC."""
+    create = f"""mutation($input: ProductInput!) {{
+        productCreate(input: $input) {{ product {{ id }} {ERRORS} }} }}"""
+    nul = {"input": {"sku": "A\x00B", "name": "Nul", "price": 1}}
+    refused = await api.post(create, nul)
+    assert refused.status_code == 400 and "NUL" in refused.text
+    lookup = await api.http.get(
+        "/graphql",
+        params={
+            "query": "query($sku: String) { product(sku: $sku) { id } }",
+            "variables": json.dumps({"sku": "A\x00B"}),
+        },
+        headers={"Authorization": f"Bearer {api.tokens['storefront']}"},
+    )
+    assert lookup.status_code == 400
+    # a NUL written as a GraphQL escape reaches the database: PostgreSQL refuses it (INVALID)
+    escaped = await api.gql('{ product(sku: "A\\u0000B") { id } }', as_="storefront")
+    assert error_codes(escaped) == (["INVALID"] if backend == "postgres" else [])
+    assert (await api.admin("{ products(first: 5) { totalCount } }"))["products"]["totalCount"] == 0
+
+    pen = await Shop(api).product("PEN", 100, requiresShipping=False)
+    await Shop(api).order("naive", [(pen, 1)])
+    listing = "query($f: OrderFilter) { orders(first: 5, filter: $f) { totalCount } }"
+    for filter, count in [
+        ({"createdAfter": "2000-01-01T00:00:00"}, 1),
+        ({"createdBefore": "2000-01-01T00:00:00"}, 0),
+        ({"createdAfter": "2999-01-01T00:00:00+02:00"}, 0),
+    ]:
+        assert (await api.admin(listing, {"f": filter}))["orders"]["totalCount"] == count
+
+
 # --- transport (API.md 1) ---------------------------------------------------------------
 
 
