@@ -23,6 +23,13 @@ QUERY_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.QUERIES)
 MUTATION_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.MUTATIONS)
 
 
+def root_type(name: str, types: tuple[type, ...], description: str) -> type:
+    """One root type from every area's root fields, described for the GraphiQL docs pane."""
+    merged = merge_types(name, types)
+    merged.__strawberry_definition__.description = description  # type: ignore[attr-defined]
+    return merged
+
+
 class StockroomSchema(Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -40,8 +47,17 @@ def build_schema(settings: Settings) -> Schema:
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     )
     return StockroomSchema(
-        query=merge_types("Query", QUERY_TYPES),
-        mutation=merge_types("Mutation", MUTATION_TYPES),
+        query=root_type(
+            "Query",
+            QUERY_TYPES,
+            "Reads. Prices show in the X-Currency currency (else the store's).",
+        ),
+        mutation=root_type(
+            "Mutation",
+            MUTATION_TYPES,
+            "Changes. Business failures come back as the payload's `errors` (UserError), and a "
+            "failed mutation changes nothing.",
+        ),
         types=[],
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
