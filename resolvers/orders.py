@@ -1,8 +1,9 @@
 """Order resolvers: who may see which order, checkout and orderCreate, the state-changing
 mutations, and the DataLoaders behind order fields (no N+1 in listings)."""
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +18,9 @@ from resolvers.carts import currencies, ttl
 from resolvers.context import Context
 from resolvers.ids import decode_id, maybe_decode_id
 
+WATCH_INTERVAL_SECONDS = 1.0
+"""How often `orderUpdated` subscriptions look at their order (in the database: any server
+process may have changed it)."""
 NO_SUCH_ID = uuid.UUID(int=0)
 """Stands for an id that names nothing of the expected type (no row has the nil uuid)."""
 
@@ -90,6 +94,22 @@ async def visible_order_item(ctx: Context, pk: uuid.UUID) -> tuple[OrderItem, Or
 async def order_by_global_id(ctx: Context, global_id: str) -> Order | None:
     pk = maybe_decode_id(global_id, "Order")
     return await visible_order(ctx, pk) if pk else None
+
+
+async def watch_order(ctx: Context, global_id: str) -> AsyncIterator[Order]:
+    """The order now, then each time it changes (every change moves `updated_at`); ends
+    when the caller may no longer see it. Each look reads afresh (no cached loaders)."""
+    pk = maybe_decode_id(global_id, "Order")
+    seen = None
+    while pk is not None:
+        ctx.forget_cached()
+        order = await visible_order(ctx, pk)
+        if order is None:
+            return
+        if order.updated_at != seen:
+            seen = order.updated_at
+            yield order
+        await asyncio.sleep(WATCH_INTERVAL_SECONDS)
 
 
 async def order_page(

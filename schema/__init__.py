@@ -1,4 +1,5 @@
-"""Schema assembly: each area contributes its Query and Mutation types."""
+"""Schema assembly: each area contributes its Query and Mutation types (QUERIES, MUTATIONS)
+and, if it has any, its Subscription types (SUBSCRIPTIONS)."""
 
 from graphql import GraphQLError
 from strawberry import Schema
@@ -21,6 +22,9 @@ from schema.errors import ClientSafeErrors
 AREAS = (core, catalog, shipping, customers, carts, orders, payments, inventory)
 QUERY_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.QUERIES)
 MUTATION_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.MUTATIONS)
+SUBSCRIPTION_TYPES: tuple[type, ...] = tuple(
+    t for area in AREAS for t in getattr(area, "SUBSCRIPTIONS", ())
+)
 
 
 def root_type(name: str, types: tuple[type, ...], description: str) -> type:
@@ -57,6 +61,11 @@ def build_schema(settings: Settings) -> Schema:
             MUTATION_TYPES,
             "Changes. Business failures come back as the payload's `errors` (UserError), and a "
             "failed mutation changes nothing.",
+        ),
+        subscription=root_type(
+            "Subscription",
+            SUBSCRIPTION_TYPES,
+            "Live updates over WebSocket (graphql-transport-ws at /graphql).",
         ),
         types=[],
         config=StrawberryConfig(auto_camel_case=True),

@@ -1,6 +1,7 @@
 """Checkout and orders: types, queries and mutations (API.md section 7)."""
 
 import uuid
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -591,5 +592,20 @@ class OrderMutation:
         return await mutate(OrderPayload, run)
 
 
+@strawberry.type
+class OrderSubscription:
+    @strawberry.subscription(
+        permission_classes=[IsAdminOrCustomer],
+        description="The order now, then again each time it changes (status, payment, "
+        "shipping, addresses, custom fields; its events and transactions with it), from any "
+        "server process. Admins watch any order, a signed-in customer their own; the stream "
+        "ends at once for an order the caller may not see, or when it is gone.",
+    )
+    async def order_updated(self, info: StrawberryInfo, id: OrderId) -> AsyncGenerator[Order, None]:
+        async for row in resolve.watch_order(info.context, id):
+            yield Order.of(row)
+
+
 QUERIES: tuple[type, ...] = (OrderQuery,)
 MUTATIONS: tuple[type, ...] = (OrderMutation,)
+SUBSCRIPTIONS: tuple[type, ...] = (OrderSubscription,)

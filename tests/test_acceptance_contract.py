@@ -7,6 +7,7 @@ bad input gets a UserError or a validation error and changes nothing; the transp
 behave as section 1 says.
 """
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -802,6 +803,43 @@ async def _second_reads_are_fresh(url: str, api: Api, admin: str) -> None:
     assert after == {"data": {"product": {"stock": {"total": 7}}}}
 
 
+async def _order_updates_arrive(url: str, api: Api, tokens: list[str]) -> None:
+    """`orderUpdated`: the order at once, then each change made over HTTP; FORBIDDEN for a
+    storefront without a customer token; an id naming no order ends the stream at once."""
+    bell = await Shop(api).product("BELL", 300, requiresShipping=False)
+    order = await Shop(api).order("watched", [(bell, 1)])
+    watch = "subscription($id: ID!) { orderUpdated(id: $id) { status events { type } } }"
+    admin = {"authorization": f"Bearer {tokens[0]}"}
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": admin}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        payload = {"query": watch, "variables": {"id": order["id"]}}
+        await ws.send(json.dumps({"id": "w", "type": "subscribe", "payload": payload}))
+        first = json.loads(await ws.recv())["payload"]["data"]["orderUpdated"]
+        assert first == {"status": "INCOMPLETE", "events": [{"type": "created"}]}
+        await api.admin(
+            "mutation($id: ID!) { orderCancel(id: $id) { errors { code } } }", {"id": order["id"]}
+        )
+        changed = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+        assert changed["payload"]["data"]["orderUpdated"] == {
+            "status": "CANCELLED",
+            "events": [{"type": "created"}, {"type": "cancelled"}],
+        }
+        await ws.send(json.dumps({"id": "w", "type": "complete"}))
+        gone = {"query": watch, "variables": {"id": "nothing"}}
+        await ws.send(json.dumps({"id": "g", "type": "subscribe", "payload": gone}))
+        assert json.loads(await ws.recv()) == {"id": "g", "type": "complete"}
+    storefront = {"authorization": f"Bearer {tokens[1]}"}
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": storefront}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        payload = {"query": watch, "variables": {"id": order["id"]}}
+        await ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": payload}))
+        refused = json.loads(await ws.recv())
+        assert refused["type"] == "error"  # the protocol's message for a refused operation
+        assert [e["extensions"]["code"] for e in refused["payload"]] == ["FORBIDDEN"]
+
+
 async def test_a_new_store_configured_by_the_environment(tmp_path: Path) -> None:
     """A real server on an empty database: migrated on start-up, with the admin client and the
     store currency the environment names; WebSocket clients authenticate as HTTP ones do."""
@@ -846,3 +884,4 @@ async def test_a_new_store_configured_by_the_environment(tmp_path: Path) -> None
         assert await _ws_query(url, me, {"headers": {"Authorization": "Bearer bad"}}) == 4403
         async with httpx.AsyncClient(base_url=server.base) as http:
             await _second_reads_are_fresh(url, Api(http, Template("", *tokens)), tokens[0])
+            await _order_updates_arrive(url, Api(http, Template("", *tokens)), tokens)
