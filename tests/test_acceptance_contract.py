@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 
 from tests.acceptance_helpers import (
@@ -266,9 +267,12 @@ def _same_type(expected: str, actual: str) -> bool:
 
 
 def _entries(spec: str) -> dict[str, str]:
-    return dict((*entry.partition(":")[::2],) for entry in spec.split())
+    """`"price:DisplayPrice! name"` -> `{"price": "DisplayPrice!", "name": ""}`."""
+    pairs = (entry.partition(":") for entry in spec.split())
+    return {name: kind for name, _, kind in pairs}
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the schema is the same on both
 async def test_every_contract_name_exists_with_its_type(api: Api) -> None:
     types = await _schema(api)
     problems: list[str] = []
@@ -375,6 +379,7 @@ query {
 }"""
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the schema is the same on both
 async def test_every_name_is_described_for_the_docs_pane(api: Api) -> None:
     types = (await api.storefront(DOCS))["__schema"]["types"]
     undescribed = []
@@ -453,6 +458,7 @@ async def _forbidden(api: Api, root: str, field: dict[str, Any], types: Any, **k
     return bool(forbidden)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the schema is the same on both
 async def test_every_root_field_follows_the_role_table(api: Api) -> None:
     types = await _schema(api)
     customer_token = await Shop(api).register("role@example.com", "Role")
