@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     """The ASGI app. The database must already be migrated (see `prepare_database`)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    auth.configure_password_hashing(settings)
     db = db or Database(settings.database_url)
     view = StockroomGraphQL(build_schema(settings), db, settings)
 
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 async def prepare_database(settings: Settings) -> tuple[str, str] | None:
     """Migrate to head and bootstrap the store; returns new admin credentials if it made any."""
+    auth.configure_password_hashing(settings)
     db = Database(settings.database_url)
     try:
         await migrate.upgrade(db)

@@ -13,8 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.auth import AccessToken, ApiClient
 from models.base import utcnow
+from models.settings import Settings
 
 _hasher = PasswordHasher()
+
+
+def configure_password_hashing(settings: Settings) -> None:
+    """Sets the argon2id cost of the hashes this process makes from now on
+    (`STOCKROOM_PASSWORD_HASH_*`); verifying reads the cost from each hash."""
+    global _hasher
+    _hasher = PasswordHasher(
+        time_cost=settings.password_hash_time_cost,
+        memory_cost=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+    )
 
 
 class Role(Enum):

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +17,12 @@ class Settings(BaseSettings):
     currency: str = "USD"
     token_ttl_seconds: int = 3600
     customer_token_ttl_seconds: int = 7 * 24 * 3600
+    # argon2id cost of new client secrets and customer passwords: argon2-cffi's defaults
+    # (RFC 9106's low-memory profile, ~0.1 s a hash). Only the test suite lowers them; a hash
+    # made at another cost still verifies, since each hash records its own.
+    password_hash_time_cost: int = Field(3, ge=1)
+    password_hash_memory_kib: int = Field(64 * 1024, ge=8)
+    password_hash_parallelism: int = Field(4, ge=1)
     low_stock_threshold: int = 5
     payment_pending_timeout_seconds: int = 600
     """A PENDING payment older than this lost its gateway answer; the sweep resolves it."""

@@ -6,10 +6,11 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select
 
-from domain.auth import token_digest
+from domain.auth import configure_password_hashing, hash_secret, secret_matches, token_digest
 from models.auth import AccessToken, ApiClient
 from models.base import utcnow
 from models.engine import Database
+from models.settings import Settings
 from tests.conftest import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, Api
 
 CREATE_TAX_BAND = """
@@ -178,3 +179,20 @@ async def test_storefront_gets_forbidden_for_every_admin_mutation_so_far(api: Ap
         body = await api.gql(f"mutation {{ {selection} }}", as_="storefront")
         assert body["data"] == {name: None}, name
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", name
+
+
+def test_production_keeps_a_strong_password_hash() -> None:
+    """The suite lowers the argon2id cost through STOCKROOM_PASSWORD_HASH_* (conftest); the
+    defaults stay argon2-cffi's (RFC 9106 low-memory: 64 MiB, 3 passes, 4 lanes), and a hash
+    made at one cost verifies after the cost changed."""
+    configure_password_hashing(Settings())
+    cheap = hash_secret("s3cret")
+    assert cheap.startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # the suite's cost
+    try:
+        configure_password_hashing(Settings.model_construct())  # the defaults, no environment
+        strong = hash_secret("s3cret")
+        assert strong.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert secret_matches(cheap, "s3cret") and secret_matches(strong, "s3cret")
+        assert not secret_matches(strong, "s3cre7")
+    finally:
+        configure_password_hashing(Settings())
