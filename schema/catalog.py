@@ -5,7 +5,7 @@ currencies; custom field definitions."""
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Optional
+from typing import Any, Optional
 
 import strawberry
 from strawberry.scalars import JSON
@@ -27,14 +27,19 @@ from models.catalog import VariationOption as VariationOptionRow
 from resolvers import catalog as resolve
 from resolvers.ids import decode_id, maybe_decode_id
 from schema.base import (
+    AfterArg,
+    BeforeArg,
     Connection,
     DisplayPrice,
+    FirstArg,
     IsAdmin,
+    LastArg,
     Node,
     SortDirection,
     StrawberryInfo,
     UserError,
     describe_values,
+    described,
     global_id,
     input_data,
     mutate,
@@ -155,15 +160,6 @@ class CurrencyPayload:
 # --- arguments -------------------------------------------------------------------------
 
 
-def described(kind: Any, text: str) -> Any:
-    """An argument type with its description (for the GraphiQL docs pane)."""
-    return Annotated[kind, strawberry.argument(description=text)]
-
-
-First = described(int | None, "Page size from the start of the list (at most 100; default 20).")
-After = described(str | None, "Start after this cursor (an edge's cursor or endCursor).")
-Last = described(int | None, "Page size from the end of the list (at most 100).")
-Before = described(str | None, "End before this cursor (an edge's cursor or startCursor).")
 IdArg = described(strawberry.ID | None, "Its global id (give exactly one key).")
 SlugArg = described(str | None, "Its slug (give exactly one key).")
 SkuArg = described(str | None, "Its SKU, exact (give exactly one key).")
@@ -568,10 +564,10 @@ class Category(Node):
     async def products(
         self,
         info: StrawberryInfo,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         filter: FilterArg = None,
         sort_by: SortArg = None,
     ) -> Connection[Product]:
@@ -653,10 +649,10 @@ class Brand(Node):
     async def products(
         self,
         info: StrawberryInfo,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         filter: FilterArg = None,
         sort_by: SortArg = None,
     ) -> Connection[Product]:
@@ -683,10 +679,10 @@ class Collection(Node):
     async def products(
         self,
         info: StrawberryInfo,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         filter: FilterArg = None,
         sort_by: SortArg = None,
     ) -> Connection[Product]:
@@ -978,10 +974,10 @@ class CatalogQuery:
     async def products(
         self,
         info: StrawberryInfo,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         filter: FilterArg = None,
         sort_by: SortArg = None,
     ) -> Connection[Product]:
@@ -1029,10 +1025,10 @@ class CatalogQuery:
     async def brands(
         self,
         info: StrawberryInfo,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection[Brand]:
         page = await resolve.groups(
             info.context, BrandRow, page_request(first, after, last, before)
@@ -1053,10 +1049,10 @@ class CatalogQuery:
     async def collections(
         self,
         info: StrawberryInfo,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> Connection[Collection]:
         request = page_request(first, after, last, before)
         page = await resolve.groups(info.context, CollectionRow, request)
