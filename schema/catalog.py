@@ -1096,11 +1096,12 @@ class CatalogMutation:
     async def tax_band_create(
         self, info: StrawberryInfo, input: described(TaxBandInput, "The tax band's fields.")
     ) -> TaxBandPayload | None:
-        async def run() -> dict[str, object]:
-            row = await resolve.create_tax_band(info.context, input_data(input))
-            return {"tax_band": TaxBand.of(row)}
-
-        return await mutate(TaxBandPayload, run)
+        return await _payload(
+            TaxBandPayload,
+            "tax_band",
+            TaxBand.of,
+            lambda: resolve.create_tax_band(info.context, input_data(input)),
+        )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a tax band.")
     async def tax_band_update(
@@ -1109,12 +1110,14 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the tax band to change."),
         input: described(TaxBandInput, "The tax band's fields."),
     ) -> TaxBandPayload | None:
-        async def run() -> dict[str, object]:
-            pk = decode_id(id, "TaxBand")
-            row = await resolve.update_tax_band(info.context, pk, input_data(input))
-            return {"tax_band": TaxBand.of(row)}
-
-        return await mutate(TaxBandPayload, run)
+        return await _payload(
+            TaxBandPayload,
+            "tax_band",
+            TaxBand.of,
+            lambda: resolve.update_tax_band(
+                info.context, decode_id(id, "TaxBand"), input_data(input)
+            ),
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
@@ -1123,21 +1126,23 @@ class CatalogMutation:
     async def tax_band_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the tax band to delete.")
     ) -> TaxBandPayload | None:
-        async def run() -> dict[str, object]:
-            row = await resolve.delete_tax_band(info.context, decode_id(id, "TaxBand"))
-            return {"tax_band": TaxBand.of(row)}
-
-        return await mutate(TaxBandPayload, run)
+        return await _payload(
+            TaxBandPayload,
+            "tax_band",
+            TaxBand.of,
+            lambda: resolve.delete_tax_band(info.context, decode_id(id, "TaxBand")),
+        )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Add a currency.")
     async def currency_create(
         self, info: StrawberryInfo, input: described(CurrencyInput, "The currency's fields.")
     ) -> CurrencyPayload | None:
-        async def run() -> dict[str, object]:
-            row = await resolve.create_currency(info.context, input_data(input))
-            return {"currency": Currency.of(row)}
-
-        return await mutate(CurrencyPayload, run)
+        return await _payload(
+            CurrencyPayload,
+            "currency",
+            Currency.of,
+            lambda: resolve.create_currency(info.context, input_data(input)),
+        )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a currency.")
     async def currency_update(
@@ -1146,12 +1151,14 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the currency to change."),
         input: described(CurrencyInput, "The currency's fields."),
     ) -> CurrencyPayload | None:
-        async def run() -> dict[str, object]:
-            pk = decode_id(id, "Currency")
-            row = await resolve.update_currency(info.context, pk, input_data(input))
-            return {"currency": Currency.of(row)}
-
-        return await mutate(CurrencyPayload, run)
+        return await _payload(
+            CurrencyPayload,
+            "currency",
+            Currency.of,
+            lambda: resolve.update_currency(
+                info.context, decode_id(id, "Currency"), input_data(input)
+            ),
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
@@ -1160,11 +1167,12 @@ class CatalogMutation:
     async def currency_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the currency to delete.")
     ) -> CurrencyPayload | None:
-        async def run() -> dict[str, object]:
-            row = await resolve.delete_currency(info.context, decode_id(id, "Currency"))
-            return {"currency": Currency.of(row)}
-
-        return await mutate(CurrencyPayload, run)
+        return await _payload(
+            CurrencyPayload,
+            "currency",
+            Currency.of,
+            lambda: resolve.delete_currency(info.context, decode_id(id, "Currency")),
+        )
 
     # products
 
