@@ -119,6 +119,18 @@ async def mutate(payload: type[T], run: Callable[[], Awaitable[dict[str, Any]]])
     return payload(**fields, errors=[])  # type: ignore[call-arg]
 
 
+def mutate_row(
+    payload: type[T], key: str, convert: Callable[[Any], Any], work: Callable[[], Awaitable[Any]]
+) -> Awaitable[T]:
+    """`mutate` for the common case: `work()` returns one row, shown as `convert(row)` in the
+    payload's `key` field."""
+
+    async def run() -> dict[str, Any]:
+        return {key: convert(await work())}
+
+    return mutate(payload, run)
+
+
 # --- money -----------------------------------------------------------------------------
 
 

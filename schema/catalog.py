@@ -43,6 +43,7 @@ from schema.base import (
     global_id,
     input_data,
     mutate,
+    mutate_row,
     node_type,
     page_request,
 )
@@ -1081,22 +1082,13 @@ class CatalogQuery:
         return [FieldDefinition.of(r) for r in rows]
 
 
-def _payload(payload: type, key: str, convert: Any, work: Any) -> Any:
-    """Run a mutation body (`work()` returns a row) into `payload` under `key`."""
-
-    async def run() -> dict[str, object]:
-        return {key: convert(await work())}
-
-    return mutate(payload, run)
-
-
 @strawberry.type
 class CatalogMutation:
     @strawberry.mutation(permission_classes=[IsAdmin], description="Create a tax band.")
     async def tax_band_create(
         self, info: StrawberryInfo, input: described(TaxBandInput, "The tax band's fields.")
     ) -> TaxBandPayload | None:
-        return await _payload(
+        return await mutate_row(
             TaxBandPayload,
             "tax_band",
             TaxBand.of,
@@ -1110,7 +1102,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the tax band to change."),
         input: described(TaxBandInput, "The tax band's fields."),
     ) -> TaxBandPayload | None:
-        return await _payload(
+        return await mutate_row(
             TaxBandPayload,
             "tax_band",
             TaxBand.of,
@@ -1126,7 +1118,7 @@ class CatalogMutation:
     async def tax_band_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the tax band to delete.")
     ) -> TaxBandPayload | None:
-        return await _payload(
+        return await mutate_row(
             TaxBandPayload,
             "tax_band",
             TaxBand.of,
@@ -1137,7 +1129,7 @@ class CatalogMutation:
     async def currency_create(
         self, info: StrawberryInfo, input: described(CurrencyInput, "The currency's fields.")
     ) -> CurrencyPayload | None:
-        return await _payload(
+        return await mutate_row(
             CurrencyPayload,
             "currency",
             Currency.of,
@@ -1151,7 +1143,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the currency to change."),
         input: described(CurrencyInput, "The currency's fields."),
     ) -> CurrencyPayload | None:
-        return await _payload(
+        return await mutate_row(
             CurrencyPayload,
             "currency",
             Currency.of,
@@ -1167,7 +1159,7 @@ class CatalogMutation:
     async def currency_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the currency to delete.")
     ) -> CurrencyPayload | None:
-        return await _payload(
+        return await mutate_row(
             CurrencyPayload,
             "currency",
             Currency.of,
@@ -1180,7 +1172,7 @@ class CatalogMutation:
     async def product_create(
         self, info: StrawberryInfo, input: described(ProductInput, "The product's fields.")
     ) -> ProductPayload | None:
-        return await _payload(
+        return await mutate_row(
             ProductPayload,
             "product",
             Product.of,
@@ -1196,7 +1188,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the product to change."),
         input: described(ProductInput, "The product's fields."),
     ) -> ProductPayload | None:
-        return await _payload(
+        return await mutate_row(
             ProductPayload,
             "product",
             Product.of,
@@ -1215,7 +1207,7 @@ class CatalogMutation:
     async def product_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the product to delete.")
     ) -> ProductPayload | None:
-        return await _payload(
+        return await mutate_row(
             ProductPayload,
             "product",
             Product.of,
@@ -1232,7 +1224,7 @@ class CatalogMutation:
         product_id: described(strawberry.ID, "The product to add it to."),
         input: described(VariationInput, "The variation's fields."),
     ) -> VariationPayload | None:
-        return await _payload(
+        return await mutate_row(
             VariationPayload,
             "variation",
             Variation.of,
@@ -1248,7 +1240,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the variation to change."),
         input: described(VariationInput, "The variation's fields."),
     ) -> VariationPayload | None:
-        return await _payload(
+        return await mutate_row(
             VariationPayload,
             "variation",
             Variation.of,
@@ -1264,7 +1256,7 @@ class CatalogMutation:
     async def product_variation_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the variation to delete.")
     ) -> VariationPayload | None:
-        return await _payload(
+        return await mutate_row(
             VariationPayload,
             "variation",
             Variation.of,
@@ -1278,7 +1270,7 @@ class CatalogMutation:
         variation_id: described(strawberry.ID, "The variation to add it to."),
         input: described(VariationOptionInput, "The option's fields."),
     ) -> VariationOptionPayload | None:
-        return await _payload(
+        return await mutate_row(
             VariationOptionPayload,
             "variation_option",
             VariationOption.of,
@@ -1296,7 +1288,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the option to change."),
         input: described(VariationOptionInput, "The option's fields."),
     ) -> VariationOptionPayload | None:
-        return await _payload(
+        return await mutate_row(
             VariationOptionPayload,
             "variation_option",
             VariationOption.of,
@@ -1312,7 +1304,7 @@ class CatalogMutation:
     async def variation_option_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the option to delete.")
     ) -> VariationOptionPayload | None:
-        return await _payload(
+        return await mutate_row(
             VariationOptionPayload,
             "variation_option",
             VariationOption.of,
@@ -1332,7 +1324,7 @@ class CatalogMutation:
         info: StrawberryInfo,
         product_id: described(strawberry.ID, "The parent product."),
     ) -> ProductPayload | None:
-        return await _payload(
+        return await mutate_row(
             ProductPayload,
             "product",
             Product.of,
@@ -1347,7 +1339,7 @@ class CatalogMutation:
     async def category_create(
         self, info: StrawberryInfo, input: described(CategoryInput, "The category's fields.")
     ) -> CategoryPayload | None:
-        return await _payload(
+        return await mutate_row(
             CategoryPayload,
             "category",
             Category.of,
@@ -1364,7 +1356,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the category to change."),
         input: described(CategoryInput, "The category's fields."),
     ) -> CategoryPayload | None:
-        return await _payload(
+        return await mutate_row(
             CategoryPayload,
             "category",
             Category.of,
@@ -1382,7 +1374,7 @@ class CatalogMutation:
     async def category_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the category to delete.")
     ) -> CategoryPayload | None:
-        return await _payload(
+        return await mutate_row(
             CategoryPayload,
             "category",
             Category.of,
@@ -1414,7 +1406,7 @@ class CatalogMutation:
     async def brand_create(
         self, info: StrawberryInfo, input: described(BrandInput, "The brand's fields.")
     ) -> BrandPayload | None:
-        return await _payload(
+        return await mutate_row(
             BrandPayload,
             "brand",
             Brand.of,
@@ -1428,7 +1420,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the brand to change."),
         input: described(BrandInput, "The brand's fields."),
     ) -> BrandPayload | None:
-        return await _payload(
+        return await mutate_row(
             BrandPayload,
             "brand",
             Brand.of,
@@ -1444,7 +1436,7 @@ class CatalogMutation:
     async def brand_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the brand to delete.")
     ) -> BrandPayload | None:
-        return await _payload(
+        return await mutate_row(
             BrandPayload,
             "brand",
             Brand.of,
@@ -1455,7 +1447,7 @@ class CatalogMutation:
     async def collection_create(
         self, info: StrawberryInfo, input: described(CollectionInput, "The collection's fields.")
     ) -> CollectionPayload | None:
-        return await _payload(
+        return await mutate_row(
             CollectionPayload,
             "collection",
             Collection.of,
@@ -1469,7 +1461,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the collection to change."),
         input: described(CollectionInput, "The collection's fields."),
     ) -> CollectionPayload | None:
-        return await _payload(
+        return await mutate_row(
             CollectionPayload,
             "collection",
             Collection.of,
@@ -1485,7 +1477,7 @@ class CatalogMutation:
     async def collection_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the collection to delete.")
     ) -> CollectionPayload | None:
-        return await _payload(
+        return await mutate_row(
             CollectionPayload,
             "collection",
             Collection.of,
@@ -1500,7 +1492,7 @@ class CatalogMutation:
         info: StrawberryInfo,
         input: described(FieldDefinitionInput, "The field definition's fields."),
     ) -> FieldDefinitionPayload | None:
-        return await _payload(
+        return await mutate_row(
             FieldDefinitionPayload,
             "field_definition",
             FieldDefinition.of,
@@ -1517,7 +1509,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the field definition to change."),
         input: described(FieldDefinitionInput, "The field definition's fields."),
     ) -> FieldDefinitionPayload | None:
-        return await _payload(
+        return await mutate_row(
             FieldDefinitionPayload,
             "field_definition",
             FieldDefinition.of,
@@ -1535,7 +1527,7 @@ class CatalogMutation:
         info: StrawberryInfo,
         id: described(strawberry.ID, "Id of the field definition to delete."),
     ) -> FieldDefinitionPayload | None:
-        return await _payload(
+        return await mutate_row(
             FieldDefinitionPayload,
             "field_definition",
             FieldDefinition.of,

@@ -30,6 +30,7 @@ from schema.base import (
     global_id,
     input_data,
     mutate,
+    mutate_row,
     node_type,
     page_request,
 )
@@ -352,11 +353,12 @@ class CustomerMutation:
         info: StrawberryInfo,
         input: RegisterArg,
     ) -> CustomerPayload:
-        async def run() -> dict[str, object]:
-            row = await resolve.register(info.context, input_data(input))
-            return {"customer": Customer.of(row)}
-
-        return await mutate(CustomerPayload, run)
+        return await mutate_row(
+            CustomerPayload,
+            "customer",
+            Customer.of,
+            lambda: resolve.register(info.context, input_data(input)),
+        )
 
     @strawberry.mutation(
         description="Sign a customer in; INVALID_CREDENTIALS when the email or password is wrong."
@@ -428,12 +430,14 @@ class CustomerMutation:
     async def customer_address_update(
         self, info: StrawberryInfo, id: AddressIdArg, input: AddressArg
     ) -> CustomerAddressPayload | None:
-        async def run() -> dict[str, object]:
-            pk = decode_id(id, "CustomerAddress")
-            row = await resolve.update_address(info.context, pk, input_data(input))
-            return {"address": CustomerAddress.of(row)}
-
-        return await mutate(CustomerAddressPayload, run)
+        return await mutate_row(
+            CustomerAddressPayload,
+            "address",
+            CustomerAddress.of,
+            lambda: resolve.update_address(
+                info.context, decode_id(id, "CustomerAddress"), input_data(input)
+            ),
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAdminOrCustomer],
@@ -442,11 +446,12 @@ class CustomerMutation:
     async def customer_address_delete(
         self, info: StrawberryInfo, id: AddressIdArg
     ) -> CustomerAddressPayload | None:
-        async def run() -> dict[str, object]:
-            row = await resolve.delete_address(info.context, decode_id(id, "CustomerAddress"))
-            return {"address": CustomerAddress.of(row)}
-
-        return await mutate(CustomerAddressPayload, run)
+        return await mutate_row(
+            CustomerAddressPayload,
+            "address",
+            CustomerAddress.of,
+            lambda: resolve.delete_address(info.context, decode_id(id, "CustomerAddress")),
+        )
 
 
 QUERIES: tuple[type, ...] = (CustomerQuery,)

@@ -36,6 +36,7 @@ from schema.base import (
     global_id,
     input_data,
     mutate,
+    mutate_row,
     node_type,
     page_request,
 )
@@ -532,11 +533,12 @@ class OrderMutation:
         reference: ReferenceArg,
         input: CheckoutArg,
     ) -> CheckoutPayload:
-        async def run() -> dict[str, object]:
-            row = await resolve.checkout(info.context, reference, input_data(input))
-            return {"order": Order.of(row)}
-
-        return await mutate(CheckoutPayload, run)
+        return await mutate_row(
+            CheckoutPayload,
+            "order",
+            Order.of,
+            lambda: resolve.checkout(info.context, reference, input_data(input)),
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
@@ -563,11 +565,12 @@ class OrderMutation:
         id: OrderId,
         input: OrderUpdateArg,
     ) -> OrderPayload | None:
-        async def run() -> dict[str, object]:
-            row = await resolve.update_order(info.context, id, input_data(input))
-            return {"order": Order.of(row)}
-
-        return await mutate(OrderPayload, run)
+        return await mutate_row(
+            OrderPayload,
+            "order",
+            Order.of,
+            lambda: resolve.update_order(info.context, id, input_data(input)),
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],

@@ -27,7 +27,7 @@ from schema.base import (
     described,
     global_id,
     input_data,
-    mutate,
+    mutate_row,
     node_type,
 )
 
@@ -295,11 +295,12 @@ class PaymentsMutation:
         slug: Annotated[str, strawberry.argument(description="The gateway, e.g. `card`.")],
         input: Annotated[GatewayInput, strawberry.argument(description="What to change.")],
     ) -> GatewayPayload | None:
-        async def run() -> dict[str, object]:
-            row = await resolve.update_gateway(info.context, slug, input_data(input))
-            return {"gateway": Gateway.of(row)}
-
-        return await mutate(GatewayPayload, run)
+        return await mutate_row(
+            GatewayPayload,
+            "gateway",
+            Gateway.of,
+            lambda: resolve.update_gateway(info.context, slug, input_data(input)),
+        )
 
     @strawberry.mutation(
         description="Pay an UNPAID order: allocates stock for every managed line (all or "

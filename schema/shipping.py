@@ -18,7 +18,7 @@ from schema.base import (
     described,
     global_id,
     input_data,
-    mutate,
+    mutate_row,
     node_type,
 )
 from schema.catalog import TaxBand
@@ -159,22 +159,25 @@ class ShippingMutation:
     async def shipping_method_create(
         self, info: StrawberryInfo, input: MethodInputArg
     ) -> ShippingMethodPayload | None:
-        async def run() -> dict[str, object]:
-            row = await resolve.create_method(info.context, _method_data(input))
-            return {"shipping_method": ShippingMethod.of(row)}
-
-        return await mutate(ShippingMethodPayload, run)
+        return await mutate_row(
+            ShippingMethodPayload,
+            "shipping_method",
+            ShippingMethod.of,
+            lambda: resolve.create_method(info.context, _method_data(input)),
+        )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a shipping method.")
     async def shipping_method_update(
         self, info: StrawberryInfo, id: MethodIdArg, input: MethodInputArg
     ) -> ShippingMethodPayload | None:
-        async def run() -> dict[str, object]:
-            pk = decode_id(id, "ShippingMethod")
-            row = await resolve.update_method(info.context, pk, _method_data(input))
-            return {"shipping_method": ShippingMethod.of(row)}
-
-        return await mutate(ShippingMethodPayload, run)
+        return await mutate_row(
+            ShippingMethodPayload,
+            "shipping_method",
+            ShippingMethod.of,
+            lambda: resolve.update_method(
+                info.context, decode_id(id, "ShippingMethod"), _method_data(input)
+            ),
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
@@ -183,11 +186,12 @@ class ShippingMutation:
     async def shipping_method_delete(
         self, info: StrawberryInfo, id: MethodIdArg
     ) -> ShippingMethodPayload | None:
-        async def run() -> dict[str, object]:
-            row = await resolve.delete_method(info.context, decode_id(id, "ShippingMethod"))
-            return {"shipping_method": ShippingMethod.of(row)}
-
-        return await mutate(ShippingMethodPayload, run)
+        return await mutate_row(
+            ShippingMethodPayload,
+            "shipping_method",
+            ShippingMethod.of,
+            lambda: resolve.delete_method(info.context, decode_id(id, "ShippingMethod")),
+        )
 
 
 QUERIES: tuple[type, ...] = (ShippingQuery,)
