@@ -110,12 +110,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
                 except Unauthenticated as exc:
                     await unauthenticated_response(str(exc))(scope, receive, send)
                     return
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            context = scope.get("state", {}).get("context")
-            if isinstance(context, Context):  # an HTTP request's shared read session
-                await context.close()
+        await super().__call__(scope, receive, send)
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -138,7 +133,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.state
-        context = Context(
+        return Context(
             db=self.db,
             settings=self.settings,
             principal=getattr(state, "principal", None),
@@ -146,11 +141,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
             request=request,
             response=response,
             requested_currency=request.headers.get("x-currency"),
-            share_reads=isinstance(request, Request),
         )
-        if isinstance(request, Request):
-            request.state.context = context  # closed by __call__ once the response is sent
-        return context
 
     async def on_ws_connect(self, context: Context) -> Any:
         """WebSocket clients authenticate in connection_init: {"authorization": "Bearer ..."}
