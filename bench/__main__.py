@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from sqlalchemy.engine import make_url
 
 from bench import scenarios
 from bench.catalog import generate
-from bench.harness import ROOT, LoadResult, running_server, wrk_available
+from bench.harness import ROOT, LiveServer, LoadResult, running_server, wrk_available
 from models.engine import Database
 from models.settings import Settings
 from server import prepare_database
@@ -51,6 +52,7 @@ def stats(result: LoadResult) -> dict[str, Any]:
         "errors": result.errors,
         "sql_statements": result.sql_statements,
         "driver": result.driver,
+        "server_cpu_ms": result.cpu_ms,
         **({"first_error": result.first_error} if result.first_error else {}),
     }
 
@@ -101,11 +103,13 @@ async def seeded(url: str, size: int) -> float:
     return time.perf_counter() - started
 
 
-async def clients(base: str) -> tuple[scenarios.Client, scenarios.Client]:
-    admin = await scenarios.token(
-        base, "client_credentials", CLIENT["STOCKROOM_CLIENT_ID"], CLIENT["STOCKROOM_CLIENT_SECRET"]
-    )
-    shop = await scenarios.token(base, "implicit", CLIENT["STOCKROOM_CLIENT_ID"])
+async def clients(
+    base: str, http: httpx.AsyncClient | None = None
+) -> tuple[scenarios.Client, scenarios.Client]:
+    """An admin and a storefront client of the server at `base`."""
+    client_id, secret = CLIENT["STOCKROOM_CLIENT_ID"], CLIENT["STOCKROOM_CLIENT_SECRET"]
+    admin = await scenarios.token(base, "client_credentials", client_id, secret, http)
+    shop = await scenarios.token(base, "implicit", client_id, http=http)
     return scenarios.Client(base, admin), scenarios.Client(base, shop)
 
 
@@ -114,28 +118,34 @@ def load_of(args: argparse.Namespace) -> scenarios.Load:
 
 
 async def reads(
-    admin: scenarios.Client, shop: scenarios.Client, args: argparse.Namespace
+    server: LiveServer, admin: scenarios.Client, shop: scenarios.Client, args: argparse.Namespace
 ) -> dict[str, Any]:
     """The listing and the product page, at each concurrency."""
-    load = load_of(args)
+    load, cpu = load_of(args), server.cpu_seconds
     slug = await scenarios.make_variant_product(admin)
     out: dict[str, Any] = {"listing": {}, "product_page": {}}
     for c in CONCURRENCY:
-        out["listing"][f"c{c}"] = stats(await scenarios.listing(shop.base, shop.token, c, load))
+        listing = await scenarios.listing(shop.base, shop.token, c, load, cpu)
+        out["listing"][f"c{c}"] = stats(listing)
     for c in CONCURRENCY:
-        page = await scenarios.product_page(shop.base, shop.token, slug, c, load)
+        page = await scenarios.product_page(shop.base, shop.token, slug, c, load, cpu)
         out["product_page"][f"c{c}"] = stats(page)
     return out
 
 
 async def writes(
-    admin: scenarios.Client, shop: scenarios.Client, args: argparse.Namespace
+    server: LiveServer, admin: scenarios.Client, shop: scenarios.Client, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Checkout flows at each concurrency, then the contention race."""
-    method = await scenarios.shipping_method(admin)
-    products = await scenarios.stocked_products(admin, 10, FLOW_STOCK)
+    async with httpx.AsyncClient(timeout=60) as http:
+        method = await scenarios.shipping_method(admin, http)
+        products = await scenarios.stocked_products(admin, http, 10, FLOW_STOCK)
     flows = {
-        f"c{c}": stats(await scenarios.checkout_flows(shop, products, method, c, args.flows))
+        f"c{c}": stats(
+            await scenarios.checkout_flows(
+                shop, products, method, c, args.flows, server.cpu_seconds
+            )
+        )
         for c in CONCURRENCY
     }
     race = await scenarios.contention(admin, shop, method, args.units, args.buyers)
@@ -147,14 +157,16 @@ async def run_size(url: str, size: int, largest: bool, args: argparse.Namespace)
     out: dict[str, Any] = {}
     async with running_server(url, workers=1, **SERVER_ENV) as server:
         admin, shop = await clients(server.base)
-        out.update(await reads(admin, shop, args))
+        out.update(await reads(server, admin, shop, args))
         if largest:
-            out.update(await writes(admin, shop, args))
+            out.update(await writes(server, admin, shop, args))
         out["peak_memory_mib"] = round(server.peak_memory_kib() / 1024, 1)
     if largest:
         async with running_server(url, workers=2, **SERVER_ENV) as server:
             _, shop = await clients(server.base)
-            two = await scenarios.listing(server.base, shop.token, 16, load_of(args))
+            two = await scenarios.listing(
+                server.base, shop.token, 16, load_of(args), server.cpu_seconds
+            )
             out["listing_2_workers"] = {"c16": stats(two)}
     return out
 
@@ -176,22 +188,31 @@ async def run_backend(backend: str, args: argparse.Namespace, scratch: Path) -> 
 
 async def ceiling(args: argparse.Namespace) -> dict[str, Any]:
     async with running_server("unused", command=["-m", "bench.ceiling"]) as server:
+        load, cpu = load_of(args), server.cpu_seconds
         return {
-            f"c{c}": stats(await scenarios.listing(server.base, "none", c, load_of(args)))
+            f"c{c}": stats(await scenarios.listing(server.base, "none", c, load, cpu))
             for c in CONCURRENCY
         }
 
 
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
 def _row(backend: str, label: str, clients: int, s: dict[str, Any], ratio: str = "") -> str:
-    sql = "" if s["sql_statements"] is None else s["sql_statements"]
     return (
         f"| {backend} | {label} | {clients} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | "
-        f"{sql} | {s['errors']} | {ratio} |"
+        f"{_blank(s['server_cpu_ms'])} | {_blank(s['sql_statements'])} | {s['errors']} | "
+        f"{ratio} |"
     )
 
 
 def _ratio(s: dict[str, Any], top: dict[str, Any]) -> str:
-    return f"{s['rps'] / top['rps']:.2f}" if top["rps"] else ""
+    """Throughput as a share of the ceiling's, and the ceiling's CPU time as a share of ours."""
+    rps = f"{s['rps'] / top['rps']:.2f}" if top["rps"] else "-"
+    ours, best = s.get("server_cpu_ms"), top.get("server_cpu_ms")
+    cpu = f"{best / ours:.2f}" if ours and best else "-"
+    return f"{rps} / {cpu}"
 
 
 def backend_rows(backend: str, sizes: dict[str, Any], top: dict[str, Any]) -> list[str]:
@@ -219,7 +240,7 @@ def backend_rows(backend: str, sizes: dict[str, Any], top: dict[str, Any]) -> li
             lines.append(
                 f"| {backend} | contention: {race['buyers']} buyers pay for {race['units']} "
                 f"units | {race['buyers']} | settled in {race['settle_seconds']} s | paid "
-                f"{race['paid']} | oversold {race['oversold']} | | {race['other_errors']} | |"
+                f"{race['paid']} | oversold {race['oversold']} | | | {race['other_errors']} | |"
             )
     return lines
 
@@ -227,14 +248,15 @@ def backend_rows(backend: str, sizes: dict[str, Any], top: dict[str, Any]) -> li
 def table(results: dict[str, Any]) -> str:
     top = results["ceiling"]
     lines = [
-        "| backend | scenario | clients | req/s | p50 ms | p99 ms | SQL/req | errors | x ceiling |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| backend | scenario | clients | req/s | p50 ms | p99 ms | server CPU ms/req | SQL/req "
+        "| errors | x ceiling (req/s / CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for backend, sizes in results["backends"].items():
         lines += backend_rows(backend, sizes, top)
     for c in CONCURRENCY:
         label = "ceiling: the listing from memory, minimal Strawberry"
-        lines.append(_row("none", label, c, top[f"c{c}"], "1.00"))
+        lines.append(_row("none", label, c, top[f"c{c}"], "1.00 / 1.00"))
     lines += [
         "",
         "| backend | products | seed s | server peak memory MiB (VmHWM) |",

