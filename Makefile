@@ -29,6 +29,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)  ## benchmarks against a real server (never part of `make test`)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { apt-get install -y -q wrk >/dev/null 2>&1 \
+	       || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }; } \
+	  || echo "wrk is not installed (apt-get install wrk): reads use the Python driver"
 	$(BIN)/python -m bench
 
 schema: $(STAMP)  ## print the GraphQL SDL

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 24d70518f7e5
+Revision ID: eef6cc29e01e
 Revises: 
-Create Date: 2026-11-22 10:51:37.140441
+Create Date: 2026-11-22 11:26:51.374166
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 
 import models.base
 
-revision: str = '24d70518f7e5'
+revision: str = 'eef6cc29e01e'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -299,7 +299,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_product_brand_id'), ['brand_id'], unique=False)
         batch_op.create_index('ix_product_created', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_product_name', ['sort_name', 'id'], unique=False)
-        batch_op.create_index('ix_product_parent_created', ['parent_id', 'created_at', 'sku'], unique=False)
+        batch_op.create_index('ix_product_parent_created', ['parent_id', 'created_at', 'sku'], unique=False, sqlite_where=sa.text('parent_id IS NOT NULL'), postgresql_where=sa.text('parent_id IS NOT NULL'))
         batch_op.create_index('ix_product_price', ['price', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_product_sku'), ['sku'], unique=True)
         batch_op.create_index(batch_op.f('ix_product_slug'), ['slug'], unique=True)
@@ -546,7 +546,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_product_slug'))
         batch_op.drop_index(batch_op.f('ix_product_sku'))
         batch_op.drop_index('ix_product_price')
-        batch_op.drop_index('ix_product_parent_created')
+        batch_op.drop_index('ix_product_parent_created', sqlite_where=sa.text('parent_id IS NOT NULL'), postgresql_where=sa.text('parent_id IS NOT NULL'))
         batch_op.drop_index('ix_product_name')
         batch_op.drop_index('ix_product_created')
         batch_op.drop_index(batch_op.f('ix_product_brand_id'))
