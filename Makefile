@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## serve on 127.0.0.1:8000 (migrates, offers the demo shop on an empty store)
 	$(BIN)/python server.py --offer-demo
 
+# Two test processes (pytest-xdist) keep both cores busy while the other waits on a database
+# or a server; the tests marked `slow` (real servers) run on one of them, one at a time.
 test: $(STAMP)  ## ruff, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

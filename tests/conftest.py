@@ -94,6 +94,16 @@ async def _build_template(url: str) -> Template:
     return Template(url, admin.access_token, storefront.access_token)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist with `--dist loadgroup` (as `make test` runs), the tests marked
+    `slow` (real server processes, some with 4 workers) all run on one worker, one after the
+    other: two at once would crowd the 2 cores of CI, and slow their races to a crawl."""
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("slow"))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     path = tmp_path_factory.mktemp("template") / "template.db"

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from models.engine import Database
@@ -360,6 +361,7 @@ async def _post(
     return body["data"]
 
 
+@pytest.mark.slow
 async def test_order_numbers_stay_unique_across_server_processes(db_url: str) -> None:
     """20 checkouts at once against 2 server processes sharing one database."""
     async with (

@@ -907,6 +907,7 @@ async def test_a_payment_found_after_the_order_was_cancelled_is_given_back(
     assert await stock(api, product) == (3, 3, 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"])  # the sweep itself runs on both, above
 async def test_a_server_resolves_a_payment_left_pending_by_a_crash(
     db_url: str, template: Template

@@ -12,6 +12,7 @@ from models.settings import Settings
 from server import prepare_database
 from tests.conftest import ROOT, running_server
 
+pytestmark = pytest.mark.slow  # real server processes
 CONFIGURED = {"STOCKROOM_CLIENT_ID": "e2e-client", "STOCKROOM_CLIENT_SECRET": "e2e-secret-value"}
 
 

@@ -8,6 +8,8 @@ import websockets
 
 from tests.conftest import Template, running_server
 
+pytestmark = pytest.mark.slow  # a real server process
+
 
 async def _exchange(url: str, init_payload: dict[str, str]) -> list[dict[str, object]]:
     messages = []
