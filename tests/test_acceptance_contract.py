@@ -846,6 +846,7 @@ async def _order_updates_arrive(url: str, api: Api, tokens: list[str]) -> None:
         assert [e["extensions"]["code"] for e in refused["payload"]] == ["FORBIDDEN"]
 
 
+@pytest.mark.slow
 async def test_a_new_store_configured_by_the_environment(tmp_path: Path) -> None:
     """A real server on an empty database: migrated on start-up, with the admin client and the
     store currency the environment names; WebSocket clients authenticate as HTTP ones do."""

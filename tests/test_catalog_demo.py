@@ -92,6 +92,7 @@ def test_offer_on_a_terminal_loads_the_demo_when_accepted(
     offer_demo(settings, interactive=True, ask=never)
 
 
+@pytest.mark.slow
 async def test_serving_with_offer_demo_never_waits_for_input(tmp_path: Path) -> None:
     """What `make run` does on a new store, with stdin that is not a terminal: it must serve
     at once (the backend does not matter here: a fresh SQLite file)."""
