@@ -4,6 +4,15 @@ only (API.md), with the names of the contract, and asserts each set-up step succ
 from collections.abc import Mapping
 from typing import Any
 
+from tests.cart_helpers import (  # noqa: F401 (re-exported for the acceptance tests)
+    CART,
+    CART_CUSTOM_ITEM_ADD,
+    CART_DELETE,
+    CART_FIELDS,
+    CART_ITEM_ADD,
+    CART_ITEM_REMOVE,
+    CART_ITEM_UPDATE,
+)
 from tests.conftest import Api
 
 ERRORS = "errors { code field message }"
@@ -19,13 +28,6 @@ ADDRESS = {
     "country": "us",
 }
 
-CART_FIELDS = f"""
-  reference itemCount weight requiresShipping currency createdAt updatedAt expiresAt
-  subtotal {PRICE}
-  items {{ id sku name quantity product {{ id sku }} unitPrice {PRICE} linePrice {PRICE} }}
-  shippingMethods {{ id slug }}
-  gateways {{ slug name enabled }}
-"""
 ORDER_FIELDS = f"""
   id number status payment shipping currency exchangeRate customFields createdAt updatedAt
   customer {{ id name email }}
@@ -43,31 +45,6 @@ TRANSACTION_FIELDS = (
     f"id gateway method status amount {MONEY} reference card {{ brand last4 }} errorMessage"
 )
 
-CART = f"query($reference: String!) {{ cart(reference: $reference) {{ {CART_FIELDS} }} }}"
-CART_ITEM_ADD = f"""
-mutation($reference: String!, $productId: ID!, $quantity: Int!) {{
-  cartItemAdd(reference: $reference, productId: $productId, quantity: $quantity) {{
-    cart {{ {CART_FIELDS} }} {ERRORS}
-  }}
-}}"""
-CART_ITEM_UPDATE = f"""
-mutation($reference: String!, $itemId: ID!, $quantity: Int!) {{
-  cartItemUpdate(reference: $reference, itemId: $itemId, quantity: $quantity) {{
-    cart {{ {CART_FIELDS} }} {ERRORS}
-  }}
-}}"""
-CART_ITEM_REMOVE = f"""
-mutation($reference: String!, $itemId: ID!) {{
-  cartItemRemove(reference: $reference, itemId: $itemId) {{ cart {{ {CART_FIELDS} }} {ERRORS} }}
-}}"""
-CART_DELETE = f"""
-mutation($reference: String!) {{
-  cartDelete(reference: $reference) {{ cart {{ {CART_FIELDS} }} {ERRORS} }}
-}}"""
-CART_CUSTOM_ITEM_ADD = f"""
-mutation($reference: String!, $input: CartCustomItemInput!) {{
-  cartCustomItemAdd(reference: $reference, input: $input) {{ cart {{ {CART_FIELDS} }} {ERRORS} }}
-}}"""
 CHECKOUT = f"""
 mutation($reference: String!, $input: CheckoutInput!) {{
   cartCheckout(reference: $reference, input: $input) {{ order {{ {ORDER_FIELDS} }} {ERRORS} }}

@@ -5,12 +5,13 @@ from typing import Any
 
 from tests.conftest import Api
 
-PRICE = "{ withTax { amount } withoutTax { amount } tax { amount } }"
+PRICE = "{ withTax { amount currency formatted } withoutTax { amount currency formatted } tax { amount currency formatted } }"
 CART_FIELDS = f"""
   reference itemCount weight requiresShipping currency createdAt updatedAt expiresAt
   subtotal {PRICE}
-  items {{ id sku name quantity product {{ id }} unitPrice {PRICE} linePrice {PRICE} }}
+  items {{ id sku name quantity product {{ id sku }} unitPrice {PRICE} linePrice {PRICE} }}
   shippingMethods {{ id slug }}
+  gateways {{ slug name enabled }}
 """
 CART = f"query($reference: String!) {{ cart(reference: $reference) {{ {CART_FIELDS} }} }}"
 ERRORS = "errors { code field message }"
