@@ -23,14 +23,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain import auth, carts, catalog, demo, payments
+from domain import auth, carts, currencies, demo, payments
 from domain.errors import DomainError
 from models import migrate
 from models.engine import Database, StatementCounter
 from models.settings import Settings, get_settings
 from resolvers.observability import configure_logging, start_request
 from schema import build_schema
-from schema.http import StockroomGraphQL, health_endpoint, token_endpoint
+from transport.http import StockroomGraphQL, health_endpoint, token_endpoint
 
 log = logging.getLogger("stockroom")
 
@@ -133,7 +133,7 @@ async def prepare_database(settings: Settings) -> tuple[str, str] | None:
     try:
         await migrate.upgrade(db)
         async with db.transaction() as session:
-            await catalog.ensure_store_currency(session, settings.currency)
+            await currencies.ensure_store_currency(session, settings.currency)
             await payments.ensure_gateways(session)
             if settings.client_id and settings.client_secret:
                 await auth.ensure_configured_client(

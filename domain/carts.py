@@ -25,9 +25,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from domain.catalog import TAX_BAND_USERS, Status, effective_price, require_text
+from domain.catalog import Status, effective_price
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.pricing import CurrencySpec, Money, PriceBreakdown, breakdown
+from domain.tax_bands import TAX_BAND_USERS
+from domain.validation import require_text
 from models.base import utcnow
 from models.carts import Cart, CartItem
 from models.catalog import Product, TaxBand

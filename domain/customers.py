@@ -20,10 +20,10 @@ from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.auth import hash_secret, secret_matches, token_digest
-from domain.catalog import apply_changes, flush_unique, require_text
 from domain.customfields import validate_custom_fields
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.pagination import Page, PageRequest, SortKey, paginate
+from domain.validation import apply_changes, flush_unique, require_text
 from models.base import utcnow
 from models.customers import Customer, CustomerAddress, CustomerToken
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import catalog, customfields, shipping
+from domain import catalog, currencies, customfields, shipping, tax_bands
 from domain.errors import DomainError, ErrorCode
 from models.catalog import Brand, Collection, Currency, Product
 
@@ -172,7 +172,7 @@ async def seed(session: AsyncSession) -> DemoSummary:
     summary = DemoSummary()
     summary.currencies = await _currencies(session)
     bands = {
-        key: (await catalog.create_tax_band(session, {"name": name, "rate": Decimal(rate)})).id
+        key: (await tax_bands.create_tax_band(session, {"name": name, "rate": Decimal(rate)})).id
         for key, name, rate in (
             ("standard", "Standard rate", "20"),
             ("reduced", "Reduced rate", "5"),
@@ -216,7 +216,7 @@ async def _currencies(session: AsyncSession) -> list[str]:
     for spec in CURRENCIES:
         if spec["code"] not in existing:
             name = catalog.default_spec(str(spec["code"]))[0]
-            await catalog.create_currency(session, {**spec, "name": name})
+            await currencies.create_currency(session, {**spec, "name": name})
             added.append(str(spec["code"]))
     return added
 

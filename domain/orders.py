@@ -17,11 +17,12 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import carts, customers, inventory, shipping
-from domain.catalog import CURRENCY_USERS, require_text
+from domain.currencies import CURRENCY_USERS
 from domain.customfields import CustomFieldEntity, validate_custom_fields
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.pagination import Page, PageRequest, SortKey, paginate
 from domain.pricing import CurrencySpec, breakdown
+from domain.validation import require_text
 from models.base import utcnow
 from models.catalog import TaxBand
 from models.orders import Order, OrderCounter, OrderEvent, OrderItem

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import gateways, inventory, orders
-from domain.catalog import currency_spec, require_text
+from domain.currencies import currency_spec
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.gateways.base import (
     CardDetails,
@@ -49,6 +49,7 @@ from domain.gateways.base import (
 )
 from domain.orders import OrderAction, OrderState
 from domain.pricing import CurrencySpec, default_spec, format_amount
+from domain.validation import require_text
 from models.base import utcnow
 from models.catalog import Currency
 from models.engine import Database

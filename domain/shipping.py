@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.catalog import apply_changes, flush_unique, get_or_404, require_text
 from domain.errors import DomainError, ErrorCode, raise_all
+from domain.validation import apply_changes, flush_unique, get_or_404, require_text
 from models.catalog import TaxBand
 from models.shipping import ShippingMethod
 

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import select
 
 from domain import catalog, customfields
+from domain import currencies as currency_rules
+from domain import tax_bands as tax_band_rules
 from domain.inventory import StockStatus
 from domain.inventory import stock_status as inventory_stock_status
 from domain.pagination import Page, PageRequest, PaginationError, SortKey, decode_cursor, paginate
@@ -47,17 +49,17 @@ async def tax_bands(ctx: Context) -> Sequence[TaxBand]:
 
 async def create_tax_band(ctx: Context, data: dict[str, Any]) -> TaxBand:
     async with ctx.write() as session:
-        return await catalog.create_tax_band(session, data)
+        return await tax_band_rules.create_tax_band(session, data)
 
 
 async def update_tax_band(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> TaxBand:
     async with ctx.write() as session:
-        return await catalog.update_tax_band(session, pk, data)
+        return await tax_band_rules.update_tax_band(session, pk, data)
 
 
 async def delete_tax_band(ctx: Context, pk: uuid.UUID) -> TaxBand:
     async with ctx.write() as session:
-        return await catalog.delete_tax_band(session, pk)
+        return await tax_band_rules.delete_tax_band(session, pk)
 
 
 async def currencies(ctx: Context) -> Sequence[Currency]:
@@ -82,17 +84,17 @@ async def currency(ctx: Context, pk: uuid.UUID | None, code: str | None) -> Curr
 
 async def create_currency(ctx: Context, data: dict[str, Any]) -> Currency:
     async with ctx.write() as session:
-        return await catalog.create_currency(session, data)
+        return await currency_rules.create_currency(session, data)
 
 
 async def update_currency(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> Currency:
     async with ctx.write() as session:
-        return await catalog.update_currency(session, pk, data)
+        return await currency_rules.update_currency(session, pk, data)
 
 
 async def delete_currency(ctx: Context, pk: uuid.UUID) -> Currency:
     async with ctx.write() as session:
-        return await catalog.delete_currency(session, pk)
+        return await currency_rules.delete_currency(session, pk)
 
 
 # --- products --------------------------------------------------------------------------

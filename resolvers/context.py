@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from domain.auth import Principal
-from domain.catalog import CurrencyTable, load_currency_table
+from domain.currencies import CurrencyTable, load_currency_table
 from domain.pricing import CurrencySpec
 from models.engine import Database
 from models.settings import Settings

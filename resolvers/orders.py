@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from domain import orders
-from domain.catalog import currency_spec
+from domain.currencies import currency_spec
 from domain.pagination import Page, PageRequest
 from domain.pricing import CurrencySpec, default_spec
 from models.catalog import Currency

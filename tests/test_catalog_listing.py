@@ -4,7 +4,7 @@ neither skip nor repeat, and a constant number of SQL statements whatever the pa
 import time
 from typing import Any
 
-from domain import catalog
+from domain import catalog, tax_bands
 from models.catalog import Brand, Collection
 from models.engine import Database, StatementCounter
 from tests.catalog_helpers import (
@@ -239,7 +239,7 @@ async def _seed_listing(db: Database, count: int) -> None:
     """`count` products with a tax band, brand, categories (with a parent), a collection and
     stock, made through the domain layer in one transaction (fast)."""
     async with db.transaction() as s:
-        band = await catalog.create_tax_band(s, {"name": "VAT", "rate": "20"})
+        band = await tax_bands.create_tax_band(s, {"name": "VAT", "rate": "20"})
         parent = await catalog.create_category(s, {"name": "Clothing"})
         children = [
             await catalog.create_category(s, {"name": f"Cat {i}", "parent_id": parent.id})

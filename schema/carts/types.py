@@ -1,4 +1,4 @@
-"""Carts: types, queries and mutations (API.md section 6). Checkout is in `schema.orders`."""
+"""Cart object types; Node types also say how `node(id:)` fetches them."""
 
 import uuid
 from datetime import datetime
@@ -6,27 +6,21 @@ from typing import Annotated
 
 import strawberry
 
-from domain.carts import MAX_LINE_QUANTITY, PricedLine
+from domain.carts import PricedLine
 from resolvers import carts as resolve
 from resolvers import catalog as resolve_catalog
 from resolvers.carts import CartView
-from schema import payments as payment_types
 from schema.base import (
     DisplayPrice,
-    IsAdmin,
     Node,
     StrawberryInfo,
-    UserError,
-    described,
     global_id,
-    input_data,
-    mutate,
     node_type,
 )
-from schema.catalog import Product
-from schema.shipping import ShippingMethod
-
-REFERENCE_HELP = "The cart's client-chosen name: 1 to 64 of A-Z, a-z, 0-9, _ and -."
+from schema.carts.inputs import REFERENCE_HELP
+from schema.catalog.types import Product
+from schema.payments import types as payment_types
+from schema.shipping.types import ShippingMethod
 
 
 @strawberry.type(description="A line of a cart, priced now in the request currency.")
@@ -113,7 +107,7 @@ class Cart:
     @strawberry.field(description="The payment gateways enabled for paying the order.")
     async def gateways(
         self, info: StrawberryInfo
-    ) -> list[Annotated["Gateway", strawberry.lazy("schema.payments")]]:  # noqa: F821
+    ) -> list[Annotated["Gateway", strawberry.lazy("schema.payments.types")]]:  # noqa: F821
         return await payment_types.enabled_gateways(info)
 
     @classmethod
@@ -132,128 +126,3 @@ class Cart:
             expires_at=view.expires_at,
             view=view,
         )
-
-
-@strawberry.type(description="The result of a cart mutation.")
-class CartPayload:
-    cart: Cart | None = strawberry.field(
-        default=None, description="The cart after the change (null when it failed)."
-    )
-    errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
-
-
-@strawberry.input(
-    description="A custom (non-catalogue) line, e.g. a fee or a service: it has no stock, no "
-    "weight and needs no shipping."
-)
-class CartCustomItemInput:
-    sku: str = strawberry.field(description="Its SKU (up to 120 characters).")
-    name: str = strawberry.field(description="Its name (up to 300 characters).")
-    price: int = strawberry.field(
-        description="Unit price without tax, in minor units of the store currency (0 or more)."
-    )
-    quantity: int = strawberry.field(
-        default=1, description=f"Units, 1 to {MAX_LINE_QUANTITY}; defaults to 1."
-    )
-    tax_band_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="Tax band of the price; none means untaxed."
-    )
-
-
-ReferenceArg = described(str, REFERENCE_HELP)
-ItemIdArg = described(strawberry.ID, "The line's id (a CartItem id).")
-ProductIdArg = described(strawberry.ID, "The product (a LIVE one, or a variant child).")
-CustomItemArg = described(CartCustomItemInput, "The line's SKU, name, price and quantity.")
-NewQuantityArg = described(int, f"The new quantity, 0 (removes the line) to {MAX_LINE_QUANTITY}.")
-
-
-@strawberry.type
-class CartQuery:
-    @strawberry.field(
-        description="A cart by reference. An unknown or expired reference reads as an empty "
-        "cart (carts are made on first use)."
-    )
-    async def cart(self, info: StrawberryInfo, reference: ReferenceArg) -> Cart | None:
-        return Cart.of(await resolve.cart_view(info.context, reference))
-
-
-def _cart(view: CartView) -> dict[str, object]:
-    return {"cart": Cart.of(view)}
-
-
-@strawberry.type
-class CartMutation:
-    @strawberry.mutation(
-        description="Add a LIVE product to a cart (made on first use); adding one already in "
-        "the cart raises its quantity. PRODUCT_UNAVAILABLE if it is not for sale, "
-        "INSUFFICIENT_STOCK if its available stock does not cover the cart's quantity."
-    )
-    async def cart_item_add(
-        self,
-        info: StrawberryInfo,
-        reference: ReferenceArg,
-        product_id: ProductIdArg,
-        quantity: Annotated[
-            int, strawberry.argument(description=f"Units to add, 1 to {MAX_LINE_QUANTITY}.")
-        ] = 1,
-    ) -> CartPayload:
-        async def run() -> dict[str, object]:
-            return _cart(await resolve.add_item(info.context, reference, product_id, quantity))
-
-        return await mutate(CartPayload, run)
-
-    @strawberry.mutation(
-        permission_classes=[IsAdmin],
-        description="Add a custom line with its own price (admin only: a storefront may never "
-        "set its own prices). Each call adds a new line.",
-    )
-    async def cart_custom_item_add(
-        self,
-        info: StrawberryInfo,
-        reference: ReferenceArg,
-        input: CustomItemArg,
-    ) -> CartPayload | None:
-        async def run() -> dict[str, object]:
-            view = await resolve.add_custom_item(info.context, reference, input_data(input))
-            return _cart(view)
-
-        return await mutate(CartPayload, run)
-
-    @strawberry.mutation(
-        description="Set a line's quantity; 0 removes the line. Raising a product's quantity "
-        "checks it again like cartItemAdd."
-    )
-    async def cart_item_update(
-        self,
-        info: StrawberryInfo,
-        reference: ReferenceArg,
-        item_id: ItemIdArg,
-        quantity: NewQuantityArg,
-    ) -> CartPayload:
-        async def run() -> dict[str, object]:
-            view = await resolve.update_item(info.context, reference, item_id, quantity)
-            return _cart(view)
-
-        return await mutate(CartPayload, run)
-
-    @strawberry.mutation(description="Remove a line from a cart.")
-    async def cart_item_remove(
-        self, info: StrawberryInfo, reference: ReferenceArg, item_id: ItemIdArg
-    ) -> CartPayload:
-        async def run() -> dict[str, object]:
-            return _cart(await resolve.remove_item(info.context, reference, item_id))
-
-        return await mutate(CartPayload, run)
-
-    @strawberry.mutation(
-        description="Delete a cart and its lines; the reference then reads as an empty cart."
-    )
-    async def cart_delete(self, info: StrawberryInfo, reference: ReferenceArg) -> CartPayload:
-        async def run() -> dict[str, object]:
-            return _cart(await resolve.delete_cart(info.context, reference))
-
-        return await mutate(CartPayload, run)
-
-
-QUERIES: tuple[type, ...] = (CartQuery,)
-MUTATIONS: tuple[type, ...] = (CartMutation,)

@@ -12,7 +12,3 @@ class CoreQuery:
     @strawberry.field(description="Any object by its global id, if the caller may see it.")
     async def node(self, info: StrawberryInfo, id: NodeIdArg) -> Node | None:
         return await resolve_node(info, id)
-
-
-QUERIES: tuple[type, ...] = (CoreQuery,)
-MUTATIONS: tuple[type, ...] = ()
