@@ -1,6 +1,7 @@
 """The API's conventions as reusable pieces (API.md section 3): Money, DisplayPrice, UserError,
 payloads, Relay Node and connections, permissions."""
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from enum import Enum
@@ -129,6 +130,14 @@ def mutate_row(
         return {key: convert(await work())}
 
     return mutate(payload, run)
+
+
+def row_result(
+    payload: type[T], key: str, convert: Callable[[Any], Any]
+) -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[T]]:
+    """`mutate_row` for one payload type, so a mutation's body is one line:
+    `return await tax_band_result(lambda: resolve.create_tax_band(info.context, data))`."""
+    return functools.partial(mutate_row, payload, key, convert)
 
 
 # --- money -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from schema.base import (
     described,
     input_data,
     mutate,
-    mutate_row,
+    row_result,
 )
 from schema.catalog.inputs import (
     BrandInput,
@@ -106,17 +106,25 @@ class FieldDefinitionPayload:
     errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
+tax_band_result = row_result(TaxBandPayload, "tax_band", TaxBand.of)
+currency_result = row_result(CurrencyPayload, "currency", Currency.of)
+product_result = row_result(ProductPayload, "product", Product.of)
+variation_result = row_result(VariationPayload, "variation", Variation.of)
+variation_option_result = row_result(VariationOptionPayload, "variation_option", VariationOption.of)
+category_result = row_result(CategoryPayload, "category", Category.of)
+brand_result = row_result(BrandPayload, "brand", Brand.of)
+collection_result = row_result(CollectionPayload, "collection", Collection.of)
+field_definition_result = row_result(FieldDefinitionPayload, "field_definition", FieldDefinition.of)
+
+
 @strawberry.type
 class CatalogMutation:
     @strawberry.mutation(permission_classes=[IsAdmin], description="Create a tax band.")
     async def tax_band_create(
         self, info: StrawberryInfo, input: described(TaxBandInput, "The tax band's fields.")
     ) -> TaxBandPayload | None:
-        return await mutate_row(
-            TaxBandPayload,
-            "tax_band",
-            TaxBand.of,
-            lambda: resolve.create_tax_band(info.context, input_data(input)),
+        return await tax_band_result(
+            lambda: resolve.create_tax_band(info.context, input_data(input))
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a tax band.")
@@ -126,10 +134,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the tax band to change."),
         input: described(TaxBandInput, "The tax band's fields."),
     ) -> TaxBandPayload | None:
-        return await mutate_row(
-            TaxBandPayload,
-            "tax_band",
-            TaxBand.of,
+        return await tax_band_result(
             lambda: resolve.update_tax_band(
                 info.context, decode_id(id, "TaxBand"), input_data(input)
             ),
@@ -142,22 +147,16 @@ class CatalogMutation:
     async def tax_band_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the tax band to delete.")
     ) -> TaxBandPayload | None:
-        return await mutate_row(
-            TaxBandPayload,
-            "tax_band",
-            TaxBand.of,
-            lambda: resolve.delete_tax_band(info.context, decode_id(id, "TaxBand")),
+        return await tax_band_result(
+            lambda: resolve.delete_tax_band(info.context, decode_id(id, "TaxBand"))
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Add a currency.")
     async def currency_create(
         self, info: StrawberryInfo, input: described(CurrencyInput, "The currency's fields.")
     ) -> CurrencyPayload | None:
-        return await mutate_row(
-            CurrencyPayload,
-            "currency",
-            Currency.of,
-            lambda: resolve.create_currency(info.context, input_data(input)),
+        return await currency_result(
+            lambda: resolve.create_currency(info.context, input_data(input))
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a currency.")
@@ -167,10 +166,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the currency to change."),
         input: described(CurrencyInput, "The currency's fields."),
     ) -> CurrencyPayload | None:
-        return await mutate_row(
-            CurrencyPayload,
-            "currency",
-            Currency.of,
+        return await currency_result(
             lambda: resolve.update_currency(
                 info.context, decode_id(id, "Currency"), input_data(input)
             ),
@@ -183,11 +179,8 @@ class CatalogMutation:
     async def currency_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the currency to delete.")
     ) -> CurrencyPayload | None:
-        return await mutate_row(
-            CurrencyPayload,
-            "currency",
-            Currency.of,
-            lambda: resolve.delete_currency(info.context, decode_id(id, "Currency")),
+        return await currency_result(
+            lambda: resolve.delete_currency(info.context, decode_id(id, "Currency"))
         )
 
     # products
@@ -196,12 +189,7 @@ class CatalogMutation:
     async def product_create(
         self, info: StrawberryInfo, input: described(ProductInput, "The product's fields.")
     ) -> ProductPayload | None:
-        return await mutate_row(
-            ProductPayload,
-            "product",
-            Product.of,
-            lambda: resolve.create_product(info.context, input_data(input)),
-        )
+        return await product_result(lambda: resolve.create_product(info.context, input_data(input)))
 
     @strawberry.mutation(
         permission_classes=[IsAdmin], description="Change a product (omitted fields stay)."
@@ -212,10 +200,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the product to change."),
         input: described(ProductInput, "The product's fields."),
     ) -> ProductPayload | None:
-        return await mutate_row(
-            ProductPayload,
-            "product",
-            Product.of,
+        return await product_result(
             lambda: resolve.update_product(
                 info.context, decode_id(id, "Product"), input_data(input)
             ),
@@ -231,11 +216,8 @@ class CatalogMutation:
     async def product_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the product to delete.")
     ) -> ProductPayload | None:
-        return await mutate_row(
-            ProductPayload,
-            "product",
-            Product.of,
-            lambda: resolve.delete_product(info.context, decode_id(id, "Product")),
+        return await product_result(
+            lambda: resolve.delete_product(info.context, decode_id(id, "Product"))
         )
 
     @strawberry.mutation(
@@ -248,10 +230,7 @@ class CatalogMutation:
         product_id: described(strawberry.ID, "The product to add it to."),
         input: described(VariationInput, "The variation's fields."),
     ) -> VariationPayload | None:
-        return await mutate_row(
-            VariationPayload,
-            "variation",
-            Variation.of,
+        return await variation_result(
             lambda: resolve.create_variation(
                 info.context, decode_id(product_id, "Product", ["productId"]), input_data(input)
             ),
@@ -264,10 +243,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the variation to change."),
         input: described(VariationInput, "The variation's fields."),
     ) -> VariationPayload | None:
-        return await mutate_row(
-            VariationPayload,
-            "variation",
-            Variation.of,
+        return await variation_result(
             lambda: resolve.update_variation(
                 info.context, decode_id(id, "Variation"), input_data(input)
             ),
@@ -280,11 +256,8 @@ class CatalogMutation:
     async def product_variation_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the variation to delete.")
     ) -> VariationPayload | None:
-        return await mutate_row(
-            VariationPayload,
-            "variation",
-            Variation.of,
-            lambda: resolve.delete_variation(info.context, decode_id(id, "Variation")),
+        return await variation_result(
+            lambda: resolve.delete_variation(info.context, decode_id(id, "Variation"))
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Add an option to a variation.")
@@ -294,15 +267,12 @@ class CatalogMutation:
         variation_id: described(strawberry.ID, "The variation to add it to."),
         input: described(VariationOptionInput, "The option's fields."),
     ) -> VariationOptionPayload | None:
-        return await mutate_row(
-            VariationOptionPayload,
-            "variation_option",
-            VariationOption.of,
+        return await variation_option_result(
             lambda: resolve.create_option(
                 info.context,
                 decode_id(variation_id, "Variation", ["variationId"]),
                 input_data(input),
-            ),
+            )
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change an option.")
@@ -312,10 +282,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the option to change."),
         input: described(VariationOptionInput, "The option's fields."),
     ) -> VariationOptionPayload | None:
-        return await mutate_row(
-            VariationOptionPayload,
-            "variation_option",
-            VariationOption.of,
+        return await variation_option_result(
             lambda: resolve.update_option(
                 info.context, decode_id(id, "VariationOption"), input_data(input)
             ),
@@ -328,11 +295,8 @@ class CatalogMutation:
     async def variation_option_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the option to delete.")
     ) -> VariationOptionPayload | None:
-        return await mutate_row(
-            VariationOptionPayload,
-            "variation_option",
-            VariationOption.of,
-            lambda: resolve.delete_option(info.context, decode_id(id, "VariationOption")),
+        return await variation_option_result(
+            lambda: resolve.delete_option(info.context, decode_id(id, "VariationOption"))
         )
 
     @strawberry.mutation(
@@ -348,10 +312,7 @@ class CatalogMutation:
         info: StrawberryInfo,
         product_id: described(strawberry.ID, "The parent product."),
     ) -> ProductPayload | None:
-        return await mutate_row(
-            ProductPayload,
-            "product",
-            Product.of,
+        return await product_result(
             lambda: resolve.build_children(
                 info.context, decode_id(product_id, "Product", ["productId"])
             ),
@@ -363,11 +324,8 @@ class CatalogMutation:
     async def category_create(
         self, info: StrawberryInfo, input: described(CategoryInput, "The category's fields.")
     ) -> CategoryPayload | None:
-        return await mutate_row(
-            CategoryPayload,
-            "category",
-            Category.of,
-            lambda: resolve.create_category(info.context, input_data(input)),
+        return await category_result(
+            lambda: resolve.create_category(info.context, input_data(input))
         )
 
     @strawberry.mutation(
@@ -380,10 +338,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the category to change."),
         input: described(CategoryInput, "The category's fields."),
     ) -> CategoryPayload | None:
-        return await mutate_row(
-            CategoryPayload,
-            "category",
-            Category.of,
+        return await category_result(
             lambda: resolve.update_category(
                 info.context, decode_id(id, "Category"), input_data(input)
             ),
@@ -398,11 +353,8 @@ class CatalogMutation:
     async def category_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the category to delete.")
     ) -> CategoryPayload | None:
-        return await mutate_row(
-            CategoryPayload,
-            "category",
-            Category.of,
-            lambda: resolve.delete_category(info.context, decode_id(id, "Category")),
+        return await category_result(
+            lambda: resolve.delete_category(info.context, decode_id(id, "Category"))
         )
 
     @strawberry.mutation(
@@ -430,11 +382,8 @@ class CatalogMutation:
     async def brand_create(
         self, info: StrawberryInfo, input: described(BrandInput, "The brand's fields.")
     ) -> BrandPayload | None:
-        return await mutate_row(
-            BrandPayload,
-            "brand",
-            Brand.of,
-            lambda: resolve.create_group(info.context, BrandRow, input_data(input)),
+        return await brand_result(
+            lambda: resolve.create_group(info.context, BrandRow, input_data(input))
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a brand.")
@@ -444,10 +393,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the brand to change."),
         input: described(BrandInput, "The brand's fields."),
     ) -> BrandPayload | None:
-        return await mutate_row(
-            BrandPayload,
-            "brand",
-            Brand.of,
+        return await brand_result(
             lambda: resolve.update_group(
                 info.context, BrandRow, decode_id(id, "Brand"), input_data(input)
             ),
@@ -460,22 +406,16 @@ class CatalogMutation:
     async def brand_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the brand to delete.")
     ) -> BrandPayload | None:
-        return await mutate_row(
-            BrandPayload,
-            "brand",
-            Brand.of,
-            lambda: resolve.delete_group(info.context, BrandRow, decode_id(id, "Brand")),
+        return await brand_result(
+            lambda: resolve.delete_group(info.context, BrandRow, decode_id(id, "Brand"))
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Create a collection.")
     async def collection_create(
         self, info: StrawberryInfo, input: described(CollectionInput, "The collection's fields.")
     ) -> CollectionPayload | None:
-        return await mutate_row(
-            CollectionPayload,
-            "collection",
-            Collection.of,
-            lambda: resolve.create_group(info.context, CollectionRow, input_data(input)),
+        return await collection_result(
+            lambda: resolve.create_group(info.context, CollectionRow, input_data(input))
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a collection.")
@@ -485,10 +425,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the collection to change."),
         input: described(CollectionInput, "The collection's fields."),
     ) -> CollectionPayload | None:
-        return await mutate_row(
-            CollectionPayload,
-            "collection",
-            Collection.of,
+        return await collection_result(
             lambda: resolve.update_group(
                 info.context, CollectionRow, decode_id(id, "Collection"), input_data(input)
             ),
@@ -501,11 +438,8 @@ class CatalogMutation:
     async def collection_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the collection to delete.")
     ) -> CollectionPayload | None:
-        return await mutate_row(
-            CollectionPayload,
-            "collection",
-            Collection.of,
-            lambda: resolve.delete_group(info.context, CollectionRow, decode_id(id, "Collection")),
+        return await collection_result(
+            lambda: resolve.delete_group(info.context, CollectionRow, decode_id(id, "Collection"))
         )
 
     # custom fields
@@ -516,11 +450,8 @@ class CatalogMutation:
         info: StrawberryInfo,
         input: described(FieldDefinitionInput, "The field definition's fields."),
     ) -> FieldDefinitionPayload | None:
-        return await mutate_row(
-            FieldDefinitionPayload,
-            "field_definition",
-            FieldDefinition.of,
-            lambda: resolve.create_field_definition(info.context, input_data(input)),
+        return await field_definition_result(
+            lambda: resolve.create_field_definition(info.context, input_data(input))
         )
 
     @strawberry.mutation(
@@ -533,10 +464,7 @@ class CatalogMutation:
         id: described(strawberry.ID, "Id of the field definition to change."),
         input: described(FieldDefinitionInput, "The field definition's fields."),
     ) -> FieldDefinitionPayload | None:
-        return await mutate_row(
-            FieldDefinitionPayload,
-            "field_definition",
-            FieldDefinition.of,
+        return await field_definition_result(
             lambda: resolve.update_field_definition(
                 info.context, decode_id(id, "FieldDefinition"), input_data(input)
             ),
@@ -551,9 +479,6 @@ class CatalogMutation:
         info: StrawberryInfo,
         id: described(strawberry.ID, "Id of the field definition to delete."),
     ) -> FieldDefinitionPayload | None:
-        return await mutate_row(
-            FieldDefinitionPayload,
-            "field_definition",
-            FieldDefinition.of,
-            lambda: resolve.delete_field_definition(info.context, decode_id(id, "FieldDefinition")),
+        return await field_definition_result(
+            lambda: resolve.delete_field_definition(info.context, decode_id(id, "FieldDefinition"))
         )

@@ -14,7 +14,7 @@ from schema.base import (
     UserError,
     input_data,
     mutate,
-    mutate_row,
+    row_result,
 )
 from schema.customers.inputs import (
     AddressArg,
@@ -79,6 +79,10 @@ def _optional_customer_id(value: strawberry.ID | None, field: str) -> uuid.UUID 
     return decode_id(value, "Customer", [field]) if value is not None else None
 
 
+customer_result = row_result(CustomerPayload, "customer", Customer.of)
+address_result = row_result(CustomerAddressPayload, "address", CustomerAddress.of)
+
+
 @strawberry.type
 class CustomerMutation:
     @strawberry.mutation(
@@ -89,12 +93,7 @@ class CustomerMutation:
         info: StrawberryInfo,
         input: RegisterArg,
     ) -> CustomerPayload:
-        return await mutate_row(
-            CustomerPayload,
-            "customer",
-            Customer.of,
-            lambda: resolve.register(info.context, input_data(input)),
-        )
+        return await customer_result(lambda: resolve.register(info.context, input_data(input)))
 
     @strawberry.mutation(
         description="Sign a customer in; INVALID_CREDENTIALS when the email or password is wrong."
@@ -166,10 +165,7 @@ class CustomerMutation:
     async def customer_address_update(
         self, info: StrawberryInfo, id: AddressIdArg, input: AddressArg
     ) -> CustomerAddressPayload | None:
-        return await mutate_row(
-            CustomerAddressPayload,
-            "address",
-            CustomerAddress.of,
+        return await address_result(
             lambda: resolve.update_address(
                 info.context, decode_id(id, "CustomerAddress"), input_data(input)
             ),
@@ -182,9 +178,6 @@ class CustomerMutation:
     async def customer_address_delete(
         self, info: StrawberryInfo, id: AddressIdArg
     ) -> CustomerAddressPayload | None:
-        return await mutate_row(
-            CustomerAddressPayload,
-            "address",
-            CustomerAddress.of,
-            lambda: resolve.delete_address(info.context, decode_id(id, "CustomerAddress")),
+        return await address_result(
+            lambda: resolve.delete_address(info.context, decode_id(id, "CustomerAddress"))
         )

@@ -9,7 +9,7 @@ from schema.base import (
     UserError,
     input_data,
     mutate,
-    mutate_row,
+    row_result,
 )
 from schema.orders.inputs import CheckoutArg, OrderCreateArg, OrderUpdateArg, ReferenceArg
 from schema.orders.types import Order, OrderId
@@ -31,6 +31,9 @@ class CheckoutPayload:
     errors: list[UserError] = strawberry.field(description="Why it failed (empty on success).")
 
 
+order_result = row_result(OrderPayload, "order", Order.of)
+
+
 @strawberry.type
 class OrderMutation:
     @strawberry.mutation(
@@ -45,11 +48,8 @@ class OrderMutation:
         reference: ReferenceArg,
         input: CheckoutArg,
     ) -> CheckoutPayload:
-        return await mutate_row(
-            CheckoutPayload,
-            "order",
-            Order.of,
-            lambda: resolve.checkout(info.context, reference, input_data(input)),
+        return await order_result(
+            lambda: resolve.checkout(info.context, reference, input_data(input))
         )
 
     @strawberry.mutation(
@@ -77,12 +77,7 @@ class OrderMutation:
         id: OrderId,
         input: OrderUpdateArg,
     ) -> OrderPayload | None:
-        return await mutate_row(
-            OrderPayload,
-            "order",
-            Order.of,
-            lambda: resolve.update_order(info.context, id, input_data(input)),
-        )
+        return await order_result(lambda: resolve.update_order(info.context, id, input_data(input)))
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],

@@ -14,7 +14,7 @@ from schema.base import (
     StrawberryInfo,
     UserError,
     input_data,
-    mutate_row,
+    row_result,
 )
 from schema.orders import types as orders
 from schema.payments.inputs import GatewayInput, OrderIdArg, OrderPayInput, TransactionIdArg
@@ -77,6 +77,9 @@ async def _outcome_payload(
     )
 
 
+gateway_result = row_result(GatewayPayload, "gateway", Gateway.of)
+
+
 @strawberry.type
 class PaymentsMutation:
     @strawberry.mutation(
@@ -88,11 +91,8 @@ class PaymentsMutation:
         slug: Annotated[str, strawberry.argument(description="The gateway, e.g. `card`.")],
         input: Annotated[GatewayInput, strawberry.argument(description="What to change.")],
     ) -> GatewayPayload | None:
-        return await mutate_row(
-            GatewayPayload,
-            "gateway",
-            Gateway.of,
-            lambda: resolve.update_gateway(info.context, slug, input_data(input)),
+        return await gateway_result(
+            lambda: resolve.update_gateway(info.context, slug, input_data(input))
         )
 
     @strawberry.mutation(

@@ -8,7 +8,7 @@ from schema.base import (
     IsAdmin,
     StrawberryInfo,
     UserError,
-    mutate_row,
+    row_result,
 )
 from schema.shipping.inputs import MethodIdArg, MethodInputArg
 from schema.shipping.types import ShippingMethod, _method_data
@@ -24,27 +24,24 @@ class ShippingMethodPayload:
     )
 
 
+shipping_method_result = row_result(ShippingMethodPayload, "shipping_method", ShippingMethod.of)
+
+
 @strawberry.type
 class ShippingMutation:
     @strawberry.mutation(permission_classes=[IsAdmin], description="Create a shipping method.")
     async def shipping_method_create(
         self, info: StrawberryInfo, input: MethodInputArg
     ) -> ShippingMethodPayload | None:
-        return await mutate_row(
-            ShippingMethodPayload,
-            "shipping_method",
-            ShippingMethod.of,
-            lambda: resolve.create_method(info.context, _method_data(input)),
+        return await shipping_method_result(
+            lambda: resolve.create_method(info.context, _method_data(input))
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change a shipping method.")
     async def shipping_method_update(
         self, info: StrawberryInfo, id: MethodIdArg, input: MethodInputArg
     ) -> ShippingMethodPayload | None:
-        return await mutate_row(
-            ShippingMethodPayload,
-            "shipping_method",
-            ShippingMethod.of,
+        return await shipping_method_result(
             lambda: resolve.update_method(
                 info.context, decode_id(id, "ShippingMethod"), _method_data(input)
             ),
@@ -57,9 +54,6 @@ class ShippingMutation:
     async def shipping_method_delete(
         self, info: StrawberryInfo, id: MethodIdArg
     ) -> ShippingMethodPayload | None:
-        return await mutate_row(
-            ShippingMethodPayload,
-            "shipping_method",
-            ShippingMethod.of,
-            lambda: resolve.delete_method(info.context, decode_id(id, "ShippingMethod")),
+        return await shipping_method_result(
+            lambda: resolve.delete_method(info.context, decode_id(id, "ShippingMethod"))
         )
