@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import catalog, currencies, customfields, shipping, tax_bands
 from domain.errors import DomainError, ErrorCode
+from domain.pricing import default_spec
 from models.catalog import Brand, Collection, Currency, Product
 
 IMAGE = "https://picsum.photos/seed/stockroom-{slug}/800/800"
@@ -215,7 +216,7 @@ async def _currencies(session: AsyncSession) -> list[str]:
     added = []
     for spec in CURRENCIES:
         if spec["code"] not in existing:
-            name = catalog.default_spec(str(spec["code"]))[0]
+            name = default_spec(str(spec["code"]))[0]
             await currencies.create_currency(session, {**spec, "name": name})
             added.append(str(spec["code"]))
     return added
