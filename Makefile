@@ -37,8 +37,8 @@ bench: $(STAMP)  ## benchmarks against a real server (never part of `make test`)
 	  || echo "wrk is not installed (apt-get install wrk): reads use the Python driver"
 	$(BIN)/python -m bench
 
-schema: $(STAMP)  ## print the GraphQL SDL
-	$(BIN)/python server.py export-schema
+schema: $(STAMP)  ## regenerate schema.graphql, the committed SDL (tests/test_schema_guard.py)
+	$(BIN)/python server.py export-schema > schema.graphql
 
 migration: $(STAMP)  ## autogenerate a migration: make migration m="what changed"
 	$(BIN)/python -m models.migrate revision "$(m)"

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     max_query_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 5000
+    max_query_cost: int = Field(1000, ge=1)
+    """A document costing more is refused before it runs (QUERY_TOO_COMPLEX; schema/cost.py)."""
+    max_batch_operations: int = Field(10, ge=1)
+    """Operations one batched request (a JSON array body) may hold."""
     sql_count_header: bool = False
     """Add X-SQL-Statements (statements the request ran) to responses: for benchmarks."""
 

@@ -17,6 +17,7 @@ from strawberry.types import ExecutionContext
 
 from models.settings import Settings
 from schema import carts, catalog, core, customers, inventory, orders, payments, shipping
+from schema.cost import query_cost_extension
 from schema.errors import ClientSafeErrors
 
 AREAS = (core, catalog, shipping, customers, carts, orders, payments, inventory)
@@ -50,6 +51,7 @@ def build_schema(settings: Settings) -> Schema:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     )
+    cost = query_cost_extension(settings.max_query_cost)
     return StockroomSchema(
         query=root_type(
             "Query",
@@ -68,12 +70,18 @@ def build_schema(settings: Settings) -> Schema:
             "Live updates over WebSocket (graphql-transport-ws at /graphql).",
         ),
         types=[],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(
+            auto_camel_case=True,
+            # Apollo's BatchHttpLink and the like: a JSON array of operations, run one after
+            # another (transport/http.py), at most this many per request.
+            batching_config={"max_operations": settings.max_batch_operations},
+        ),
         extensions=[
             ClientSafeErrors,
             lambda: AddValidationRules(list(limits)),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: ParserCache(maxsize=1000),  # the LRU caches are shared across requests
             lambda: ValidationCache(maxsize=1000),
+            cost,  # after ValidationCache: it prices documents that validation passed
         ],
     )

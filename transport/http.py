@@ -15,7 +15,8 @@ from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -26,6 +27,7 @@ from domain.customers import verify_customer_token
 from models.engine import Database
 from models.settings import Settings
 from resolvers.context import Context
+from transport import media
 
 
 class Unauthenticated(Exception):
@@ -73,12 +75,16 @@ class Authenticator:
         return customer_id
 
 
-def unauthenticated_response(message: str) -> JSONResponse:
+def unauthenticated_response(message: str, media_type: str) -> JSONResponse:
     body = {
         "data": None,
         "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}],
     }
-    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    return JSONResponse(
+        body,
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer", "Content-Type": media.content_type(media_type)},
+    )
 
 
 class StockroomGraphQL(GraphQL[Context, None]):
@@ -97,20 +103,107 @@ class StockroomGraphQL(GraphQL[Context, None]):
         self.auth = Authenticator(db)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope, receive)
-            if not self._wants_graphiql(request):
-                try:
-                    request.state.principal = await self.auth.principal(
-                        request.headers.get("authorization")
-                    )
-                    request.state.customer_id = await self.auth.customer(
-                        request.headers.get("x-customer-token")
-                    )
-                except Unauthenticated as exc:
-                    await unauthenticated_response(str(exc))(scope, receive, send)
-                    return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        media_type = media.negotiate(request.headers.get("accept"))
+        if not self._wants_graphiql(request):
+            try:
+                request.state.principal = await self.auth.principal(
+                    request.headers.get("authorization")
+                )
+                request.state.customer_id = await self.auth.customer(
+                    request.headers.get("x-customer-token")
+                )
+            except Unauthenticated as exc:
+                await unauthenticated_response(str(exc), media_type)(scope, receive, send)
+                return
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            allow = {"Allow": "POST"} if error.status_code == 405 else None
+            response = media.request_error(error.status_code, error.reason, media_type, allow)
+        await response(scope, receive, send)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """The response headers and status being built; it carries the negotiated media type."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = media.negotiate(request.headers.get("accept"))
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        media_type = sub_response.media_type or media.JSON
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = media.content_type(media_type)
+        if not sub_response.status_code:
+            response.status_code = media.status_code(media_type, response_data)
+        return response
+
+    async def process_result(self, request: Request, result: Any) -> GraphQLHTTPResponse:
+        """A request that failed before execution has no `data` entry (GraphQL spec 7.1)."""
+        body = await super().process_result(request, result)
+        if media.failed_before_execution(body):
+            body.pop("data", None)
+        return body
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if isinstance(parsed, list) and not (
+            parsed and all(isinstance(item, dict) for item in parsed)
+        ):
+            raise HTTPException(400, "a batch is a non-empty JSON array of operation objects")
+        return parsed
+
+    async def execute_operation(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: Any,
+        sub_response: Response,
+    ) -> Any:
+        """A batch runs its operations one after another (in order, each seeing the writes
+        of those before it, with fresh request caches), never concurrently on one context."""
+        if not isinstance(request_data, list):
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        results = []
+        for operation in request_data:
+            context.forget_cached()
+            results.append(
+                await self.execute_single(
+                    request, request_adapter, sub_response, context, root_value, operation
+                )
+            )
+        return results
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> Any:
+        """A mutation (or subscription) over GET is 405 Method Not Allowed (Allow: POST)."""
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            if request_adapter.method == "GET" and isinstance(
+                error.__cause__, InvalidOperationTypeError
+            ):
+                raise HTTPException(405, error.reason) from error
+            raise
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
