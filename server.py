@@ -30,6 +30,8 @@ from models.engine import Database, StatementCounter
 from models.settings import Settings, get_settings
 from resolvers.observability import configure_logging, start_request
 from schema import build_schema
+from transport import metrics
+from transport.access_log import AccessLog
 from transport.http import StockroomGraphQL, health_endpoint, token_endpoint
 
 log = logging.getLogger("stockroom")
@@ -108,10 +110,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             WebSocketRoute("/graphql", view),
             Route("/oauth/access_token", token_endpoint(db, settings), methods=["POST"]),
             Route("/health", health_endpoint(db), methods=["GET"]),
+            Route("/metrics", metrics.metrics_endpoint(db), methods=["GET"]),
         ],
         lifespan=lifespan,
     )
     app.state.db = db
+    app.add_middleware(AccessLog, db=db)  # inside RequestIdMiddleware: its lines carry the id
     app.add_middleware(RequestIdMiddleware, count_sql=settings.sql_count_header)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:  # storefronts in browsers on other origins (preflights included, 401s too)
@@ -224,16 +228,20 @@ def serve(settings: Settings, host: str, port: int, workers: int, offer: bool = 
     if offer:
         offer_demo(settings, interactive=sys.stdin.isatty())
     log.info("serving on http://%s:%s/graphql with %d worker(s)", host, port, workers)
-    uvicorn.run(
-        "server:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    metrics_dir = metrics.prepare_multiprocess(workers)
+    try:
+        uvicorn.run(
+            "server:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,  # transport/access_log.py writes one JSON line per request
+            lifespan="on",
+        )
+    finally:
+        metrics.finish_multiprocess(metrics_dir)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -4,6 +4,7 @@ import contextvars
 import logging
 import sys
 import uuid
+from dataclasses import dataclass, field
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -38,3 +39,37 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+@dataclass
+class OperationRecord:
+    """One GraphQL operation of a request, for the access log and the metrics."""
+
+    name: str | None
+    kind: str
+    seconds: float
+    error_codes: list[str]
+
+
+@dataclass
+class RequestRecord:
+    """What a request did, filled in as it runs (the operations, the caller's role), read by
+    the access log and the metrics when it ends."""
+
+    operations: list[OperationRecord] = field(default_factory=list)
+    role: str | None = None
+
+
+_record: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
+    "request_record", default=None
+)
+
+
+def start_record() -> RequestRecord:
+    record = RequestRecord()
+    _record.set(record)
+    return record
+
+
+def current_record() -> RequestRecord | None:
+    return _record.get()

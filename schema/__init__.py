@@ -19,6 +19,7 @@ from models.settings import Settings
 from schema import carts, catalog, core, customers, inventory, orders, payments, shipping
 from schema.cost import query_cost_extension
 from schema.errors import ClientSafeErrors
+from schema.observability import RecordOperations
 
 AREAS = (core, catalog, shipping, customers, carts, orders, payments, inventory)
 QUERY_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.QUERIES)
@@ -77,6 +78,7 @@ def build_schema(settings: Settings) -> Schema:
             batching_config={"max_operations": settings.max_batch_operations},
         ),
         extensions=[
+            RecordOperations,  # outermost: it sees the errors as clients get them
             ClientSafeErrors,
             lambda: AddValidationRules(list(limits)),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

@@ -776,7 +776,9 @@ async def _ws_query(url: str, query: str, init: dict[str, Any], **connect: Any) 
             assert json.loads(await ws.recv())["type"] == "connection_ack"
         except websockets.ConnectionClosed as closed:
             return closed.rcvd.code if closed.rcvd else None
-        return await _ws_operation(ws, "1", query)
+        payload = await _ws_operation(ws, "1", query)
+        payload.pop("extensions", None)  # the query's cost
+        return payload
 
 
 async def _ws_operation(ws: Any, id: str, query: str, variables: Any = None) -> Any:

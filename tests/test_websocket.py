@@ -33,11 +33,8 @@ async def test_queries_over_websocket_need_a_token(db_url: str, template: Templa
         url = server.base.replace("http://", "ws://") + "/graphql"
         ok = await _exchange(url, {"authorization": f"Bearer {template.storefront_token}"})
         assert ok[0]["type"] == "connection_ack"
-        assert ok[1] == {
-            "id": "1",
-            "type": "next",
-            "payload": {"data": {"currencies": [{"code": "USD"}]}},
-        }
+        assert (ok[1]["id"], ok[1]["type"]) == ("1", "next")
+        assert ok[1]["payload"]["data"] == {"currencies": [{"code": "USD"}]}
         assert ok[2]["type"] == "complete"
         refused = await _exchange(url, {"authorization": "Bearer wrong"})
         assert refused == [{"closed": 4403}]

@@ -27,6 +27,7 @@ from domain.customers import verify_customer_token
 from models.engine import Database
 from models.settings import Settings
 from resolvers.context import Context
+from resolvers.observability import current_record
 from transport import media
 
 
@@ -119,6 +120,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
             except Unauthenticated as exc:
                 await unauthenticated_response(str(exc), media_type)(scope, receive, send)
                 return
+            _record_role(request.state.principal, request.state.customer_id)
         try:
             response = await self.run(request)
         except HTTPException as error:
@@ -251,6 +253,13 @@ class StockroomGraphQL(GraphQL[Context, None]):
                 {"code": "UNAUTHENTICATED", "message": str(exc)}
             ) from exc
         return None
+
+
+def _record_role(principal: Principal, customer_id: uuid.UUID | None) -> None:
+    """The caller's role for the access log (a storefront with a customer token: +CUSTOMER)."""
+    record = current_record()
+    if record is not None:
+        record.role = principal.role.name + ("+CUSTOMER" if customer_id else "")
 
 
 def _has_nul(value: Any) -> bool:
