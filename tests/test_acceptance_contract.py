@@ -776,17 +776,17 @@ async def _ws_query(url: str, query: str, init: dict[str, Any], **connect: Any) 
             assert json.loads(await ws.recv())["type"] == "connection_ack"
         except websockets.ConnectionClosed as closed:
             return closed.rcvd.code if closed.rcvd else None
-        payload = await _ws_operation(ws, "1", query)
-        payload.pop("extensions", None)  # the query's cost
-        return payload
+        return await _ws_operation(ws, "1", query)
 
 
 async def _ws_operation(ws: Any, id: str, query: str, variables: Any = None) -> Any:
-    """Run one operation on an open connection: its `next` payload (then `complete`)."""
+    """Run one operation on an open connection: its `next` payload (then `complete`),
+    without `extensions` (the query's cost)."""
     payload = {"query": query, "variables": variables or {}}
     await ws.send(json.dumps({"id": id, "type": "subscribe", "payload": payload}))
     result = json.loads(await ws.recv())
     assert json.loads(await ws.recv()) == {"id": id, "type": "complete"}
+    result["payload"].pop("extensions", None)
     return result["payload"]
 
 
