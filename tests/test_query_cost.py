@@ -19,14 +19,24 @@ PRODUCTS = "query($n: Int) { products(first: $n) { edges { node { name } } } }"
 
 async def test_every_answer_reports_its_cost(api: Api) -> None:
     body = await api.gql("{ products(first: 10) { edges { node { name } } } }")
-    # products: 1 + 10 x (edges 1 + node 1 + name 1)
-    assert body["extensions"]["cost"] == {"requestedQueryCost": 31, "maximumAvailable": 1000}
+    # products: 1 + 10 x (the edges list 1; a single object and scalars are free)
+    assert body["extensions"]["cost"] == {"requestedQueryCost": 11, "maximumAvailable": 1000}
     body = await api.gql(PRODUCTS, {"n": 50})
-    assert body["extensions"]["cost"]["requestedQueryCost"] == 151
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 51
     body = await api.gql(PRODUCTS)  # no page size: the default page (20)
-    assert body["extensions"]["cost"]["requestedQueryCost"] == 61
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 21
     body = await api.gql("{ taxBands { name } }")
-    assert body["extensions"]["cost"]["requestedQueryCost"] == 2
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1
+    listing = (
+        "{ products(first: 100) { totalCount edges { node { name sku price { withTax "
+        "{ formatted } tax { formatted } } categories { name } brand { name } } } } }"
+    )
+    body = await api.gql(listing)  # a full page of a storefront listing stays well inside
+    assert "errors" not in body
+    too_large = await api.gql(PRODUCTS, {"n": 101})  # priced as 100; refused when it runs
+    assert too_large["extensions"]["cost"]["requestedQueryCost"] == 101
+    assert "errors" not in body
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1 + 100 * 2
 
 
 async def test_a_document_over_the_maximum_is_refused_before_it_runs(api: Api) -> None:
@@ -42,18 +52,18 @@ async def test_a_document_over_the_maximum_is_refused_before_it_runs(api: Api) -
 
 
 async def test_a_refused_mutation_changes_nothing(settings: Settings, template: Template) -> None:
-    """With STOCKROOM_MAX_QUERY_COST=3 a mutation costing 4 never runs."""
-    app = create_app(settings.model_copy(update={"max_query_cost": 3}))
+    """With STOCKROOM_MAX_QUERY_COST=1 a mutation costing 2 (a root field, a list) never runs."""
+    app = create_app(settings.model_copy(update={"max_query_cost": 1}))
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             api = Api(http, template)
-            create = 'mutation { taxBandCreate(input: {name: "VAT", rate: "20"}) { taxBand { name rate } } }'
+            create = 'mutation { taxBandCreate(input: {name: "VAT", rate: "20"}) { taxBand { name } errors { code } } }'
             refused = await api.gql(create)
             assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
             assert refused["extensions"]["cost"] == {
-                "requestedQueryCost": 4,
-                "maximumAvailable": 3,
+                "requestedQueryCost": 2,
+                "maximumAvailable": 1,
             }
             assert (await api.admin("{ taxBands { name } }"))["taxBands"] == []
     finally:
@@ -67,7 +77,7 @@ def test_fragments_are_priced_once_however_often_they_are_spread(settings: Setti
     levels += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, 31)]
     document = parse("query { ...F30 }\n" + "\n".join(levels))
     graphql_schema = build_schema(settings)._schema
-    assert cost.document_cost(graphql_schema, document, None, {}) == 2 * 2**30
+    assert cost.document_cost(graphql_schema, document, None, {}) == 2**30
 
 
 def test_a_document_is_compiled_once(settings: Settings, monkeypatch: Any) -> None:
@@ -81,8 +91,8 @@ def test_a_document_is_compiled_once(settings: Settings, monkeypatch: Any) -> No
     monkeypatch.setattr(cost._Compiler, "operation", counting)
     document = parse(PRODUCTS)
     graphql_schema = build_schema(settings)._schema
-    assert cost.document_cost(graphql_schema, document, None, {"n": 1}) == 4
-    assert cost.document_cost(graphql_schema, document, None, {"n": 2}) == 7
+    assert cost.document_cost(graphql_schema, document, None, {"n": 1}) == 2
+    assert cost.document_cost(graphql_schema, document, None, {"n": 2}) == 3
     assert len(compiled) == 1
 
 
@@ -98,5 +108,5 @@ async def test_cached_documents_are_not_recompiled(api: Api, monkeypatch: Any) -
     query = PRODUCTS.replace("products(", f"p{uuid.uuid4().hex}: products(")  # a new document
     for size in (1, 2, 3):
         body = await api.gql(query, {"n": size})
-        assert body["extensions"]["cost"]["requestedQueryCost"] == 1 + 3 * size
+        assert body["extensions"]["cost"]["requestedQueryCost"] == 1 + size
     assert len(compiled) == 1
