@@ -1,6 +1,6 @@
 """A demo shop for an empty store (`python server.py seed-demo`): categories, brands,
 collections, products with variations, child products with stock, tax bands, extra currencies
-and shipping methods, so a newcomer sees believable data in GraphiQL at once.
+shipping methods and two promotions (a code and an automatic one), so a newcomer sees believable data in GraphiQL at once.
 
 Everything goes through the same domain functions as the API, so the demo obeys every rule
 (and its stock is in the ledger).
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import catalog, currencies, customfields, shipping, tax_bands
+from domain import catalog, currencies, customfields, promotions, shipping, tax_bands
 from domain.errors import DomainError, ErrorCode
 from domain.pricing import default_spec
 from models.catalog import Brand, Collection, Currency, Product
@@ -148,6 +148,13 @@ SHIPPING = [
      "min_subtotal": 7500, "description": "On orders of $75 or more."},
 ]  # fmt: skip
 
+PROMOTIONS = [
+    {"name": "Welcome: 10% off", "code": "WELCOME10", "kind": "PERCENT_OFF", "value": 10,
+     "per_customer_limit": 1, "description": "One use per customer or email."},
+    {"name": "$5 off Home over $40", "kind": "AMOUNT_OFF", "value": 500, "min_subtotal": 4000,
+     "description": "Automatic: mugs and posters, on carts of $40 or more."},
+]  # fmt: skip
+
 
 @dataclass
 class DemoSummary:
@@ -208,6 +215,9 @@ async def seed(session: AsyncSession) -> DemoSummary:
         if sku in VARIANTS:
             summary.children += await _variants(session, product.id, VARIANTS[sku])
     summary.shipping_methods = await _shipping(session, bands["standard"])
+    for spec in PROMOTIONS:
+        home = [categories["home"]] if "code" not in spec else []
+        await promotions.create_promotion(session, {**spec, "category_ids": home})
     return summary
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import carts, customers, inventory, shipping
+from domain import carts, customers, inventory, promotions, shipping
 from domain.currencies import CURRENCY_USERS
 from domain.customfields import CustomFieldEntity, validate_custom_fields
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
@@ -277,7 +277,8 @@ async def transition(
 
     The UPDATE only matches while the order is still in the state read here: if another
     request moved it first, nothing changes and this one gets INVALID_TRANSITION.
-    Stock: CANCEL releases the allocation of an order that holds one; FULFIL takes the
+    Stock: CANCEL releases the allocation of an order that holds one (and, before payment,
+    gives its promotion uses back: once, as the transition happens once); FULFIL takes the
     allocated units out of stock. VOID has no stock effect here: the payments code releases
     an authorization's allocation itself when `holds_stock` was true before the void.
     Lock order: this UPDATE locks the order row before any product row is touched; callers
@@ -313,6 +314,8 @@ async def transition(
     await record_event(session, order_id, RULES[action].event, message)
     if action is OrderAction.CANCEL and holds_stock(before):
         await inventory.deallocate_order(session, order_id)
+    if action is OrderAction.CANCEL and before.payment is PaymentStatus.UNPAID:
+        await promotions.release_uses(session, order_id)
     elif action is OrderAction.FULFIL:
         await inventory.fulfil_order(session, order_id)
     refreshed = await session.get(Order, order_id, populate_existing=True)
@@ -467,8 +470,9 @@ async def next_order_number(session: AsyncSession) -> int:
 @dataclass(frozen=True, slots=True)
 class Placement:
     """What `place_order` needs beside the lines: the input (snake_case, ids decoded), the
-    caller, the currencies (store, and the order's: the buyer's display currency) and where
-    each line's errors point."""
+    caller, the currencies (store, and the order's: the buyer's display currency), where
+    each line's errors point, and the promotions whose codes were entered (and where their
+    errors point)."""
 
     data: Mapping[str, Any]
     caller: Caller
@@ -476,6 +480,8 @@ class Placement:
     currency: CurrencySpec
     line_fields: Mapping[int, list[str]]
     event_message: str
+    promotion_ids: Sequence[uuid.UUID] = ()
+    promotion_field: Sequence[str] = ("reference",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,6 +495,16 @@ class _Checked:
     priced: carts.PricedLines
     method: ShippingMethod | None
     shipping_rate: Decimal
+    discounts: promotions.Discounts
+
+    @property
+    def buyer_key(self) -> str:
+        """Whose promotion uses these are: the customer, else the checkout email."""
+        return buyer_key(self.buyer)
+
+
+def buyer_key(buyer: Buyer) -> str:
+    return str(buyer.customer_id) if buyer.customer_id else buyer.email.lower()
 
 
 async def _check(
@@ -504,16 +520,27 @@ async def _check(
     errors.extend(carts.line_problems(lines, placement.line_fields))
     priced = carts.price_lines(lines, placement.store, placement.currency)
     method, rate = await _shipping_method(session, data.get("shipping_method_id"), priced, errors)
+    found = await promotions.discounts_for(
+        session,
+        lines,
+        priced,
+        placement.promotion_ids,
+        buyer_key(buyer) if buyer else None,
+        placement.store,
+    )
+    errors.extend(promotions.refusals(found.discounts, list(placement.promotion_field)))
     raise_all(errors)
     assert buyer is not None and billing is not None
-    return _Checked(buyer, billing, shipping_address, custom or {}, priced, method, rate)
+    return _Checked(
+        buyer, billing, shipping_address, custom or {}, priced, method, rate, found.discounts
+    )
 
 
 def _order_row(checked: _Checked, placement: Placement, number: int) -> Order:
     method, priced, currency = checked.method, checked.priced, placement.currency
-    charge = breakdown(
-        method.price if method else 0, checked.shipping_rate, placement.store, currency
-    )
+    discounts = checked.discounts
+    price = method.price if method and not discounts.free_shipping else 0
+    charge = breakdown(price, checked.shipping_rate, placement.store, currency)
     return Order(
         number=number,
         customer_id=checked.buyer.customer_id,
@@ -528,8 +555,9 @@ def _order_row(checked: _Checked, placement: Placement, number: int) -> Order:
         shipping_tax_rate=checked.shipping_rate,
         shipping_tax=charge.tax.amount,
         subtotal=priced.subtotal.without_tax.amount,
-        tax=priced.subtotal.tax.amount + charge.tax.amount,
-        total=priced.subtotal.with_tax.amount + charge.with_tax.amount,
+        discount=discounts.discount.without_tax.amount,
+        tax=discounts.total.tax.amount + charge.tax.amount,
+        total=discounts.total.with_tax.amount + charge.with_tax.amount,
         currency=currency.code,
         exchange_rate=currency.exchange_rate,
         custom_fields=checked.custom_fields,
@@ -540,18 +568,24 @@ async def place_order(
     session: AsyncSession, lines: Sequence[carts.Line], placement: Placement
 ) -> Order:
     """Validate everything, then write the order: a copy of every line, the shipping method
-    and price, the totals, a number (taken last, to hold the counter lock briefly) and a
+    and price, the totals, the discounts (their uses counted: PROMOTION_EXHAUSTED rolls the
+    whole order back), a number (taken last, to hold the counter lock briefly) and a
     "created" event."""
     checked = await _check(session, lines, placement)
     order = _order_row(checked, placement, await next_order_number(session))
     session.add(order)
     await session.flush()
-    session.add_all(_order_item(order.id, i, p) for i, p in enumerate(checked.priced.lines))
+    session.add_all(
+        _order_item(order.id, i, p, checked.discounts) for i, p in enumerate(checked.priced.lines)
+    )
+    await promotions.record_uses(session, order.id, checked.discounts, checked.buyer_key)
     await record_event(session, order.id, "created", placement.event_message)
     return order
 
 
-def _order_item(order_id: uuid.UUID, position: int, priced: carts.PricedLine) -> OrderItem:
+def _order_item(
+    order_id: uuid.UUID, position: int, priced: carts.PricedLine, discounts: promotions.Discounts
+) -> OrderItem:
     line = priced.line
     return OrderItem(
         order_id=order_id,
@@ -565,6 +599,8 @@ def _order_item(order_id: uuid.UUID, position: int, priced: carts.PricedLine) ->
         unit_tax=priced.unit.tax.amount,
         line_price=priced.total.without_tax.amount,
         line_tax=priced.total.tax.amount,
+        discount=discounts.line_discounts[position],
+        discount_tax=discounts.line_tax_cuts[position],
     )
 
 
@@ -579,7 +615,9 @@ async def checkout(
         if error.code is not ErrorCode.NOT_FOUND:
             raise
         raise DomainError(ErrorCode.CART_EMPTY, "the cart is empty", ["reference"]) from error
-    order = await place_order(session, await carts.cart_lines(session, cart_id), placement)
+    entered = await promotions.entered_ids(session, cart_id)
+    lines = await carts.cart_lines(session, cart_id)
+    order = await place_order(session, lines, replace(placement, promotion_ids=entered))
     await carts.delete_cart_by_id(session, cart_id)
     return order
 
@@ -688,7 +726,11 @@ async def create_order(
             ErrorCode.REQUIRED, "an order needs at least one item", ["input", "items"]
         )
     lines, fields = await _item_lines(session, items)
-    return await place_order(session, lines, replace(placement, line_fields=fields))
+    field = ["input", "promotionCodes"]
+    codes = placement.data.get("promotion_codes") or []
+    entered = await promotions.ids_of_codes(session, codes, field)
+    changes = {"line_fields": fields, "promotion_ids": entered, "promotion_field": field}
+    return await place_order(session, lines, replace(placement, **changes))  # type: ignore[arg-type]
 
 
 # --- changing orders -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from models import (  # noqa: F401
     inventory,
     orders,
     payments,
+    promotions,
     shipping,
 )
 

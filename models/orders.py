@@ -30,7 +30,9 @@ class OrderCounter(SQLModel, table=True):
 class Order(SQLModel, table=True):
     __tablename__ = "order"
     __table_args__ = (
-        CheckConstraint("total = subtotal + shipping_price + tax", name="ck_order_total"),
+        CheckConstraint(
+            "total = subtotal - discount + shipping_price + tax", name="ck_order_total"
+        ),
         Index("ix_order_created", "created_at", "id"),
         Index("ix_order_updated", "updated_at", "id"),
         Index("ix_order_total", "total", "id"),
@@ -61,8 +63,9 @@ class Order(SQLModel, table=True):
     )
     shipping_tax: int = Field(default=0)
     subtotal: int = Field(description="Sum of the lines without tax.")
+    discount: int = Field(default=0, description="Promotions, without tax (order_discount).")
     tax: int = Field(description="Tax of every line and of shipping.")
-    total: int = Field(description="subtotal + shipping_price + tax.")
+    total: int = Field(description="subtotal - discount + shipping_price + tax.")
     currency: str = Field(max_length=3, index=True)
     exchange_rate: Decimal = Field(sa_column=Column(DecimalText, nullable=False))
     custom_fields: dict[str, Any] = Field(
@@ -100,6 +103,10 @@ class OrderItem(SQLModel, table=True):
     unit_tax: int
     line_price: int = Field(description="The whole line without tax.")
     line_tax: int
+    discount: int = Field(default=0, description="The line's part of the order's discount.")
+    discount_tax: int = Field(
+        default=0, description="line_tax minus the tax of the discounted line."
+    )
 
 
 class OrderEvent(SQLModel, table=True):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain import carts
+from domain import carts, promotions
 from domain.pricing import CurrencySpec
 from models.carts import Cart
 from models.shipping import ShippingMethod
@@ -23,6 +23,7 @@ class CartView:
     cart: Cart | None
     priced: carts.PricedLines
     ttl: timedelta
+    promotions: promotions.CartPromotions
 
     @property
     def expires_at(self) -> datetime | None:
@@ -43,13 +44,24 @@ async def cart_view(ctx: Context, reference: str) -> CartView:
     store, display = await currencies(ctx)
     async with ctx.read() as session:
         contents = await carts.cart_contents(session, reference, ttl(ctx))
-    lines = contents.lines if contents else []
+        lines = contents.lines if contents else []
+        priced = carts.price_lines(lines, store, display)
+        found = await promotions.cart_promotions(
+            session, contents.cart.id if contents else None, lines, priced, buyer(ctx), store
+        )
     return CartView(
         reference=reference,
         cart=contents.cart if contents else None,
-        priced=carts.price_lines(lines, store, display),
+        priced=priced,
         ttl=ttl(ctx),
+        promotions=found,
     )
+
+
+def buyer(ctx: Context) -> str | None:
+    """Whose per-customer promotion limits a cart shows: the signed-in customer's (a guest's
+    email is known only at checkout)."""
+    return str(ctx.customer_id) if ctx.customer_id else None
 
 
 async def item_view(ctx: Context, item_id: uuid.UUID) -> carts.PricedLine | None:

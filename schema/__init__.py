@@ -20,8 +20,9 @@ from schema import carts, catalog, core, customers, inventory, orders, payments,
 from schema.cost import query_cost_extension
 from schema.errors import ClientSafeErrors
 from schema.observability import RecordOperations
+from schema.promotions import area as promotions
 
-AREAS = (core, catalog, shipping, customers, carts, orders, payments, inventory)
+AREAS = (core, catalog, shipping, customers, carts, orders, payments, inventory, promotions)
 QUERY_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.QUERIES)
 MUTATION_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.MUTATIONS)
 SUBSCRIPTION_TYPES: tuple[type, ...] = tuple(

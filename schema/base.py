@@ -55,6 +55,10 @@ describe_values(
         "IDEMPOTENCY_KEY_REUSED": "The idempotency key was used with other arguments.",
         "INVALID_CREDENTIALS": "The email or password is wrong.",
         "FORBIDDEN": "The caller's role may not do this.",
+        "PROMOTION_INVALID": "No such promotion code, or it is disabled, expired or not started.",
+        "PROMOTION_NOT_APPLICABLE": "The cart does not meet the promotion's conditions (the "
+        "message says which).",
+        "PROMOTION_EXHAUSTED": "The promotion is used up: its usage limit, or the buyer's.",
     },
 )
 

@@ -363,6 +363,9 @@ async def _one_of_each_node(api: Api) -> dict[str, str]:
           address {{ id }} {ERRORS} }} }}"""
     made = await api.admin(address, {"input": ADDRESS, "customerId": ids["Customer"]})
     ids["CustomerAddress"] = made["customerAddressCreate"]["address"]["id"]
+    ids["Promotion"] = await shop.create(
+        "promotionCreate", "PromotionInput", {"name": "P", "kind": "FREE_SHIPPING", "code": "N"}
+    )
     return ids
 
 

@@ -58,6 +58,11 @@ async def test_seed_demo_fills_an_empty_store_once(
     assert [c["code"] for c in shop["currencies"]] == ["USD", "EUR", "GBP", "JPY"]
     methods = await api.storefront("{ shippingMethods { slug } }")
     assert {m["slug"] for m in methods["shippingMethods"]} == {"standard", "express", "free"}
+    offers = await api.admin("{ promotions { edges { node { code kind categories { slug } } } } }")
+    assert sorted(
+        (e["node"]["code"] or "", e["node"]["kind"], [c["slug"] for c in e["node"]["categories"]])
+        for e in offers["promotions"]["edges"]
+    ) == [("", "AMOUNT_OFF", ["home"]), ("WELCOME10", "PERCENT_OFF", [])]
 
     capsys.readouterr()
     again = await asyncio.to_thread(seed_demo, Settings(database_url=db_url))

@@ -20,6 +20,7 @@ from schema.base import (
 from schema.carts.inputs import REFERENCE_HELP
 from schema.catalog.types import Product
 from schema.payments import types as payment_types
+from schema.promotions.types import CartDiscount, cart_discounts
 from schema.shipping.types import ShippingMethod
 
 
@@ -94,6 +95,22 @@ class Cart:
     expires_at: datetime | None = strawberry.field(
         description="When the cart expires unless it changes again (updatedAt + 7 days)."
     )
+    promotion_codes: list[str] = strawberry.field(
+        description="The promotion codes entered on the cart (cartPromotionCodeApply), whether "
+        "or not they apply now (see discounts)."
+    )
+    discounts: list[CartDiscount] = strawberry.field(
+        description="Promotions as they stand now: every one that applies (automatic ones and "
+        "entered codes) with what it takes off, then entered codes that do not apply, each "
+        "saying why."
+    )
+    discount: DisplayPrice = strawberry.field(
+        description="What the promotions take off in all: without tax, and the tax that goes "
+        "with it (tax is taken on each discounted line)."
+    )
+    total: DisplayPrice = strawberry.field(
+        description="subtotal minus discount (shipping is chosen at checkout)."
+    )
     view: strawberry.Private[CartView]
 
     @strawberry.field(
@@ -124,5 +141,9 @@ class Cart:
             created_at=view.cart.created_at if view.cart else None,
             updated_at=view.cart.updated_at if view.cart else None,
             expires_at=view.expires_at,
+            promotion_codes=view.promotions.codes,
+            discounts=cart_discounts(view.promotions),
+            discount=DisplayPrice.of(view.promotions.discounts.discount),
+            total=DisplayPrice.of(view.promotions.discounts.total),
             view=view,
         )

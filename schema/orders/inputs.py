@@ -95,6 +95,11 @@ class OrderCreateInput:
     custom_fields: JSON | None = strawberry.field(
         default=strawberry.UNSET, description="Values of the ORDER custom fields, by slug."
     )
+    promotion_codes: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Promotion codes to apply (automatic promotions apply by themselves); one "
+        "that does not fit fails the order with its PROMOTION_* error.",
+    )
 
 
 @strawberry.input(

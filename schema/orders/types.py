@@ -15,6 +15,7 @@ from models.orders import OrderEvent as OrderEventRow
 from models.orders import OrderItem as OrderItemRow
 from resolvers import catalog as resolve_catalog
 from resolvers import orders as resolve
+from resolvers import promotions as resolve_promotions
 from schema.base import (
     Connection,
     DisplayPrice,
@@ -32,6 +33,7 @@ from schema.customers.types import Address
 from schema.orders.enums import OrderPaymentStatus, OrderShippingStatus, OrderStatus
 from schema.orders.inputs import OrderFilter, OrderSort
 from schema.payments import types as payment_types
+from schema.promotions.types import OrderDiscount
 
 
 def _price(without_tax: int, tax: int, spec: CurrencySpec) -> DisplayPrice:
@@ -63,6 +65,10 @@ class OrderItem(Node):
     line_price: DisplayPrice = strawberry.field(
         description="The whole line, in the order currency (tax rounded once per line)."
     )
+    discount: DisplayPrice = strawberry.field(
+        description="The line's part of the order's discounts: without tax, and the tax it "
+        "takes off (linePrice minus discount is what the line cost)."
+    )
     product_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field(
@@ -85,6 +91,7 @@ class OrderItem(Node):
             tax_rate=row.tax_rate,
             unit_price=_price(row.unit_price, row.unit_tax, spec),
             line_price=_price(row.line_price, row.line_tax, spec),
+            discount=_price(row.discount, row.discount_tax, spec),
             product_id=row.product_id,
         )
 
@@ -111,9 +118,18 @@ class OrderShippingMethod:
 @strawberry.type(description="The order's amounts, in the order currency.")
 class OrderTotals:
     subtotal: MoneyType = strawberry.field(description="Sum of the lines, without tax.")
-    shipping: MoneyType = strawberry.field(description="Shipping, without tax.")
-    tax: MoneyType = strawberry.field(description="Tax of every line and of shipping.")
-    total: MoneyType = strawberry.field(description="subtotal + shipping + tax: what is paid.")
+    discount: MoneyType = strawberry.field(
+        description="What promotions took off the lines, without tax (see Order.discounts)."
+    )
+    shipping: MoneyType = strawberry.field(
+        description="Shipping, without tax (0 with a FREE_SHIPPING promotion)."
+    )
+    tax: MoneyType = strawberry.field(
+        description="Tax of every line (after its discount) and of shipping."
+    )
+    total: MoneyType = strawberry.field(
+        description="subtotal - discount + shipping + tax: what is paid."
+    )
 
 
 @strawberry.type(description="One step of an order's history.")
@@ -183,10 +199,20 @@ class Order(Node):
         spec = await resolve.currency_of(info.context, row)
         return OrderTotals(
             subtotal=_money(row.subtotal, spec),
+            discount=_money(row.discount, spec),
             shipping=_money(row.shipping_price, spec),
             tax=_money(row.tax, spec),
             total=_money(row.total, spec),
         )
+
+    @strawberry.field(
+        description="The promotions the order got, copied at checkout (later changes to the "
+        "promotions never alter them)."
+    )
+    async def discounts(self, info: StrawberryInfo) -> list[OrderDiscount]:
+        spec = await resolve.currency_of(info.context, self.row)
+        rows = await resolve_promotions.order_discounts(info.context, self.row.id)
+        return [OrderDiscount.of(r, spec) for r in rows]
 
     @strawberry.field(description="The order's history, oldest first.")
     async def events(self, info: StrawberryInfo) -> list[OrderEvent]:
