@@ -227,7 +227,7 @@ ANY_TOKEN = {
     "collection", "taxBands", "taxBand", "currencies", "currency", "shippingMethods",
     "shippingMethod", "fieldDefinitions", "cart", "gateways",
     "customerRegister", "customerTokenCreate", "cartItemAdd", "cartItemUpdate", "cartItemRemove",
-    "cartDelete", "cartCheckout", "orderPay",
+    "cartDelete", "cartCheckout", "orderPay", "cartPromotionCodeApply", "cartPromotionCodeRemove",
 }  # fmt: skip
 CUSTOMER_TOKEN = {
     "me", "order", "customer", "customerTokenDelete", "customerUpdate", "customerAddressCreate",
