@@ -1,5 +1,6 @@
 """Promotion types: the admin's Promotion, and what carts and orders show of promotions."""
 
+import asyncio
 import uuid
 from datetime import datetime
 
@@ -80,18 +81,14 @@ class Promotion(Node):
         "means every line."
     )
     async def products(self, info: StrawberryInfo) -> list[Product]:
-        rows = [
-            await resolve_catalog.product(info.context, pk)
-            for pk in await resolve.product_ids(info.context, self.row.id)
-        ]
+        ids = await resolve.product_ids(info.context, self.row.id)
+        rows = await asyncio.gather(*(resolve_catalog.product(info.context, pk) for pk in ids))
         return [Product.of(r) for r in rows if r is not None]
 
     @strawberry.field(description="Categories it is narrowed to (their sub-categories too).")
     async def categories(self, info: StrawberryInfo) -> list[Category]:
-        rows = [
-            await resolve_catalog.category(info.context, pk)
-            for pk in await resolve.category_ids(info.context, self.row.id)
-        ]
+        ids = await resolve.category_ids(info.context, self.row.id)
+        rows = await asyncio.gather(*(resolve_catalog.category(info.context, pk) for pk in ids))
         return [Category.of(r) for r in rows if r is not None]
 
     @classmethod
