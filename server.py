@@ -23,7 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain import auth, carts, currencies, demo, payments
+from domain import auth, carts, currencies, demo, payments, reservations
 from domain.errors import DomainError
 from models import migrate
 from models.engine import Database, StatementCounter
@@ -37,7 +37,11 @@ from transport.http import StockroomGraphQL, health_endpoint, token_endpoint
 log = logging.getLogger("stockroom")
 
 BackgroundJob = Callable[[Database, Settings], Coroutine[Any, Any, None]]
-BACKGROUND_JOBS: list[BackgroundJob] = [payments.payment_sweeper, carts.expired_cart_sweeper]
+BACKGROUND_JOBS: list[BackgroundJob] = [
+    payments.payment_sweeper,
+    carts.expired_cart_sweeper,
+    reservations.reservation_sweeper,
+]
 """Periodic jobs each server process runs while it serves (e.g. the expired-cart sweep)."""
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import carts, customers, inventory, promotions, shipping
+from domain import carts, customers, holds, inventory, promotions, shipping
 from domain.currencies import CURRENCY_USERS
 from domain.customfields import CustomFieldEntity, validate_custom_fields
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
@@ -272,13 +272,16 @@ async def transition(
     *,
     message: str,
     gateway: str | None = None,
+    event: str | None = None,
 ) -> Order:
     """Apply `action` to the order and record it, with its stock side effects.
 
     The UPDATE only matches while the order is still in the state read here: if another
     request moved it first, nothing changes and this one gets INVALID_TRANSITION.
-    Stock: CANCEL releases the allocation of an order that holds one (and, before payment,
-    gives its promotion uses back: once, as the transition happens once); FULFIL takes the
+    `event` names the history entry when it is not the action's own (an expiry is a CANCEL).
+    Stock: CANCEL releases the allocation of an order that holds one, or its reservation
+    (section 11: once, the hold being cleared by a conditional UPDATE), and, before payment,
+    gives its promotion uses back (once, as the transition happens once); FULFIL takes the
     allocated units out of stock. VOID has no stock effect here: the payments code releases
     an authorization's allocation itself when `holds_stock` was true before the void.
     Lock order: this UPDATE locks the order row before any product row is touched; callers
@@ -311,9 +314,11 @@ async def transition(
         raise DomainError(
             ErrorCode.INVALID_TRANSITION, "the order was changed by another request", ["id"]
         )
-    await record_event(session, order_id, RULES[action].event, message)
+    await record_event(session, order_id, event or RULES[action].event, message)
     if action is OrderAction.CANCEL and holds_stock(before):
         await inventory.deallocate_order(session, order_id)
+    elif action is OrderAction.CANCEL:
+        await holds.release(session, order_id)
     if action is OrderAction.CANCEL and before.payment is PaymentStatus.UNPAID:
         await promotions.release_uses(session, order_id)
     elif action is OrderAction.FULFIL:
@@ -482,6 +487,8 @@ class Placement:
     event_message: str
     promotion_ids: Sequence[uuid.UUID] = ()
     promotion_field: Sequence[str] = ("reference",)
+    hold_seconds: int = 0
+    """Section 11's reservation: hold the managed lines' stock this long (0: hold nothing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,6 +586,10 @@ async def place_order(
         _order_item(order.id, i, p, checked.discounts) for i, p in enumerate(checked.priced.lines)
     )
     await promotions.record_uses(session, order.id, checked.discounts, checked.buyer_key)
+    if placement.hold_seconds:
+        await holds.hold_new_order(
+            session, order, lines, placement.line_fields, placement.hold_seconds
+        )
     await record_event(session, order.id, "created", placement.event_message)
     return order
 
@@ -772,10 +783,17 @@ _UPDATED_NAMES = {
 }
 
 
-async def cancel_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
-    """Cancel an unfulfilled order; its allocated stock is released. Money taken is not
-    refunded by this: refund it through its transactions."""
-    return await transition(session, order_id, OrderAction.CANCEL, message="Order cancelled")
+async def cancel_order(
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    *,
+    event: str | None = None,
+    message: str = "Order cancelled",
+) -> Order:
+    """Cancel an unfulfilled order; its allocated or reserved stock is released. Money taken
+    is not refunded by this: refund it through its transactions. The unpaid-order expiry
+    cancels through here too, with its own `event` ("expired")."""
+    return await transition(session, order_id, OrderAction.CANCEL, message=message, event=event)
 
 
 async def fulfil_order(session: AsyncSession, order_id: uuid.UUID) -> Order:

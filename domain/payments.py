@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import gateways, inventory, orders
+from domain import gateways, holds, inventory, orders
 from domain.currencies import currency_spec
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.gateways.base import (
@@ -436,7 +436,9 @@ async def _begin_payment(
     except IntegrityError as exc:  # uq_payment_transaction_pending_order
         message = "another payment of this order is in progress"
         raise DomainError(ErrorCode.INVALID_TRANSITION, message, ["orderId"]) from exc
-    await inventory.allocate_order(session, order.id, await orders.order_lines(session, order.id))
+    if not await holds.claim(session, order, pending):  # a reservation's units are the payment's
+        lines = await orders.order_lines(session, order.id)
+        await inventory.allocate_order(session, order.id, lines)
     if request.idempotency_key is not None:
         await session.execute(
             update(IdempotencyKey)
@@ -485,11 +487,13 @@ async def _succeed(session: AsyncSession, tx: PaymentTransaction) -> None:
 
 
 async def _fail(session: AsyncSession, tx: PaymentTransaction, message: str) -> None:
-    """A FAILED payment: record why and release what it allocated."""
+    """A FAILED payment: record why and release what it allocated (a reservation it had taken
+    over is given back to the order instead, until its original time)."""
     tx.status = TxStatus.FAILED.value
     tx.error_message = message[:500]
     await session.flush()
-    await inventory.deallocate_order(session, tx.order_id)
+    if not await holds.restore(session, tx):
+        await inventory.deallocate_order(session, tx.order_id)
 
 
 def _outcome_of_transaction(tx: PaymentTransaction) -> Outcome:

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Column, Field, SQLModel
 
 from models.base import DecimalText, UTCDateTime, new_id, utcnow
@@ -37,6 +37,20 @@ class Order(SQLModel, table=True):
         Index("ix_order_updated", "updated_at", "id"),
         Index("ix_order_total", "total", "id"),
         Index("ix_order_customer_created", "customer_id", "created_at", "id"),
+        # The reservation sweeps (domain/reservations.py): holds that are due, unpaid orders
+        # that are old enough; both partial, so they stay as small as the work waiting.
+        Index(
+            "ix_order_reserved_until",
+            "reserved_until",
+            sqlite_where=text("reserved_until IS NOT NULL"),
+            postgresql_where=text("reserved_until IS NOT NULL"),
+        ),
+        Index(
+            "ix_order_unpaid_created",
+            "created_at",
+            sqlite_where=text("payment = 'UNPAID' AND status = 'INCOMPLETE'"),
+            postgresql_where=text("payment = 'UNPAID' AND status = 'INCOMPLETE'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -70,6 +84,11 @@ class Order(SQLModel, table=True):
     exchange_rate: Decimal = Field(sa_column=Column(DecimalText, nullable=False))
     custom_fields: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    reserved_until: datetime | None = Field(
+        default=None,
+        sa_column=Column(UTCDateTime, nullable=True),
+        description="While set, the order holds its managed lines' units (API.md section 11).",
     )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)

@@ -83,6 +83,12 @@ class PaymentTransaction(SQLModel, table=True):
     closed: bool = Field(
         default=False, description="An AUTHORIZE transaction that was captured or cancelled."
     )
+    hold_until: datetime | None = Field(
+        default=None,
+        sa_column=Column(UTCDateTime, nullable=True),
+        description="The reservation this payment took over (the order's reservedUntil then): "
+        "a declined payment gives it back.",
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     """A PENDING payment older than this lost its gateway answer; the sweep resolves it."""
     payment_sweep_interval_seconds: int = 60
     cart_ttl_days: int = 7
+    reservation_seconds: int = Field(0, ge=0)
+    """Checkout and orderCreate hold the order's managed stock this long (0: off)."""
+    unpaid_order_expiry_seconds: int = Field(0, ge=0)
+    """An order still UNPAID this long after it was placed is cancelled (0: off)."""
+    reservation_sweep_interval_seconds: float = Field(0.5, gt=0)
+    """How often each process looks for holds that are due and unpaid orders to expire."""
     log_level: str = "INFO"
     cors_origins: str = "*"
     """Browser origins allowed to call the API (comma-separated; `*` any, empty none). Tokens

@@ -1,9 +1,10 @@
 """Inventory resolvers: manual stock transactions and the stock ledger."""
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from domain import inventory
+from domain import holds, inventory
 from domain.inventory import StockAction
 from domain.pagination import Page, PageRequest
 from models.catalog import Product
@@ -16,6 +17,16 @@ async def create_stock_transaction(
 ) -> tuple[Product, StockTransaction]:
     async with ctx.write() as session:
         return await inventory.create_stock_transaction(session, product_id, action, quantity)
+
+
+async def load_reserved(ctx: Context, product_ids: Sequence[uuid.UUID]) -> list[int]:
+    async with ctx.read() as session:
+        return await holds.reserved_by_product(session, product_ids)
+
+
+async def reserved_of(ctx: Context, product_id: uuid.UUID) -> int:
+    """`Stock.reserved`: batched over every product of the request."""
+    return int(await ctx.loader(load_reserved).load(product_id))
 
 
 async def stock_transactions(

@@ -162,6 +162,7 @@ async def _placement(ctx: Context, data: dict[str, Any], message: str) -> orders
         currency=display,
         line_fields={},
         event_message=message,
+        hold_seconds=ctx.settings.reservation_seconds,
     )
 
 

@@ -1,5 +1,6 @@
 """Inventory object types; Node types also say how `node(id:)` fetches them."""
 
+import uuid
 from datetime import datetime
 
 import strawberry
@@ -21,12 +22,26 @@ from schema.inventory.enums import StockAction
 class Stock:
     total: int = strawberry.field(description="Units held.")
     available: int = strawberry.field(description="Units that can still be paid for.")
-    allocated: int = strawberry.field(description="Units held for paid or authorised orders.")
+    allocated: int = strawberry.field(
+        description="Units held for paid or authorised orders, and for unpaid orders while "
+        "their reservation runs (see `reserved`)."
+    )
+    product_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(
+        description="The part of `allocated` held by unpaid orders whose reservation is "
+        "running (`Order.reservedUntil`); 0 while reservation is off."
+    )
+    async def reserved(self, info: StrawberryInfo) -> int:
+        return await resolve.reserved_of(info.context, self.product_id)
 
     @classmethod
     def of(cls, row: ProductRow) -> "Stock":
         return cls(
-            total=row.stock_total, available=row.stock_available, allocated=row.stock_allocated
+            total=row.stock_total,
+            available=row.stock_available,
+            allocated=row.stock_allocated,
+            product_id=row.id,
         )
 
 

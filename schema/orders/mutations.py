@@ -38,9 +38,11 @@ order_result = row_result(OrderPayload, "order", Order.of)
 class OrderMutation:
     @strawberry.mutation(
         description="Turn a cart into an order in one transaction: checks the cart is not "
-        "empty, every product is LIVE and in stock (nothing is reserved), the shipping method, "
-        "the addresses and custom fields. On success the cart is deleted; on any error nothing "
-        "changes. The order is in the request currency (X-Currency)."
+        "empty, every product is LIVE and in stock, the shipping method, the addresses and "
+        "custom fields. Nothing is held, unless reservation is on: then every stock-managed "
+        "line is allocated, all or nothing, until `reservedUntil`. On success the cart is "
+        "deleted; on any error nothing changes. The order is in the request currency "
+        "(X-Currency)."
     )
     async def cart_checkout(
         self,

@@ -172,6 +172,12 @@ class Order(Node):
     custom_fields: JSON = strawberry.field(description="Values of the ORDER custom fields.")
     created_at: datetime = strawberry.field(description="When the order was placed.")
     updated_at: datetime = strawberry.field(description="When the order last changed.")
+    reserved_until: datetime | None = strawberry.field(
+        description="Until when the order holds its stock-managed items (reservation at "
+        "checkout); null when it holds nothing that way: reservation is off, the order has "
+        "been paid (the payment took the units over), or the time passed and the units were "
+        "released."
+    )
     row: strawberry.Private[OrderRow]
 
     @strawberry.field(description="The bought lines, in cart order.")
@@ -247,6 +253,7 @@ class Order(Node):
             custom_fields=row.custom_fields,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            reserved_until=row.reserved_until,
             row=row,
         )
 
