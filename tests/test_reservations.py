@@ -13,12 +13,24 @@ from typing import Any
 
 import pytest
 
+from domain.payments import sweep_stale_payments
 from domain.reservations import expire_unpaid, release_due
 from models.engine import Database
 from models.settings import Settings
 from tests.cart_helpers import ADDRESS, add
 from tests.conftest import Api
-from tests.test_payments import DECLINED, codes, ledger, new_product, pay
+from tests.test_payments import (
+    DECLINED,
+    PAY,
+    VISA,
+    LostAnswerGateway,
+    codes,
+    ledger,
+    new_product,
+    pay,
+    plugins,  # noqa: F401 (a fixture)
+)
+from tests.test_payments import _seed as ensure_seeded
 
 HOLD_SECONDS = 600
 ORDER = """
@@ -340,3 +352,48 @@ async def test_release_sweeps_in_parallel_release_each_hold_once(api: Api, db: D
         assert Counter(e[2] for e in entries if e[0] == "DEALLOCATE") == Counter(
             e[2] for e in entries if e[0] == "ALLOCATE"
         )
+
+
+# --- a payment whose gateway answer was lost ---------------------------------------------
+
+
+@pytest.mark.usefixtures("plugins")
+async def test_a_lost_payment_gives_its_hold_back_and_the_sweep_releases_it(
+    api: Api, db: Database
+) -> None:
+    """The gateway's answer never arrives: the payment had taken the hold over; when the
+    stale-payment sweep gives up on it, the hold goes back to the order until its original
+    time, and the release sweep frees the units then (once)."""
+    await ensure_seeded(db)
+    LostAnswerGateway.knows = False
+    product = await new_product(api, stock=2)
+    order = await held_order(api, product, 2)
+    payment = {"gateway": "flaky", "method": "PURCHASE", "card": VISA}
+    await api.post(PAY, {"order": order["id"], "input": payment}, as_="storefront")
+    assert await stock(api, product) == (2, 0, 2, 0)  # in flight: the payment's units
+    assert await release_due(db, after_hold(order)) == 0  # the sweep cannot take them
+    assert await sweep_stale_payments(db, timedelta(0)) == 1
+    assert (await get_order(api, order["id"]))["reservedUntil"] == order["reservedUntil"]
+    assert await stock(api, product) == (2, 0, 2, 2)
+    assert await release_due(db, after_hold(order)) == 1
+    assert await stock(api, product) == (2, 2, 0, 0)
+    assert [e[0] for e in await ledger(api, product)] == ["INCREMENT", "ALLOCATE", "DEALLOCATE"]
+
+
+@pytest.mark.usefixtures("plugins")
+async def test_a_held_order_cancelled_while_its_payment_is_in_flight_releases_once(
+    api: Api, db: Database
+) -> None:
+    await ensure_seeded(db)
+    LostAnswerGateway.knows, LostAnswerGateway.refunded = True, []
+    product = await new_product(api, stock=2)
+    order = await held_order(api, product, 2)
+    payment = {"gateway": "flaky", "method": "PURCHASE", "card": VISA}
+    await api.post(PAY, {"order": order["id"], "input": payment}, as_="storefront")
+    assert (await api.admin(CANCEL, {"id": order["id"]}))["orderCancel"]["errors"] == []
+    assert await stock(api, product) == (2, 0, 2, 0)  # still the payment's
+    assert await sweep_stale_payments(db, timedelta(0)) == 1
+    assert LostAnswerGateway.refunded == ["found"]  # the order could not take the charge
+    assert await stock(api, product) == (2, 2, 0, 0)
+    assert await release_due(db, after_hold(order)) == 0
+    assert [e[0] for e in await ledger(api, product)] == ["INCREMENT", "ALLOCATE", "DEALLOCATE"]
