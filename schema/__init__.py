@@ -3,14 +3,7 @@ and, if it has any, its Subscription types (SUBSCRIPTIONS)."""
 
 from graphql import GraphQLError
 from strawberry import Schema
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -19,6 +12,7 @@ from models.settings import Settings
 from schema import carts, catalog, core, customers, inventory, orders, payments, shipping
 from schema.cost import query_cost_extension
 from schema.errors import ClientSafeErrors
+from schema.limits import CheckedValidation, checked_validation
 from schema.observability import RecordOperations
 from schema.promotions import area as promotions
 
@@ -46,13 +40,9 @@ class StockroomSchema(Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
-    # The limiters' rule classes are made once: a rule class made per request (as a
-    # `lambda: QueryDepthLimiter(...)` factory does) is part of the validation cache's key, so
-    # every request would miss the cache and validate its document again.
-    limits = (
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    )
+    # Depth and alias limits in linear time, before GraphQL's rules; cached per document
+    # across requests (one function per schema).
+    validate = checked_validation(settings.max_query_depth, settings.max_aliases)
     cost = query_cost_extension(settings.max_query_cost)
     return StockroomSchema(
         query=root_type(
@@ -81,10 +71,9 @@ def build_schema(settings: Settings) -> Schema:
         extensions=[
             RecordOperations,  # outermost: it sees the errors as clients get them
             ClientSafeErrors,
-            lambda: AddValidationRules(list(limits)),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: ParserCache(maxsize=1000),  # the LRU caches are shared across requests
-            lambda: ValidationCache(maxsize=1000),
-            cost,  # after ValidationCache: it prices documents that validation passed
+            lambda: ParserCache(maxsize=1000),  # the LRU cache is shared across requests
+            lambda: CheckedValidation(validate),
+            cost,  # after CheckedValidation: it prices documents that validation passed
         ],
     )
