@@ -32,6 +32,7 @@ from resolvers.observability import configure_logging, start_request
 from schema import build_schema
 from transport import metrics
 from transport.access_log import AccessLog
+from transport.guards import BodySizeLimit
 from transport.http import StockroomGraphQL, health_endpoint, token_endpoint
 
 log = logging.getLogger("stockroom")
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.db = db
     app.add_middleware(AccessLog, db=db)  # inside RequestIdMiddleware: its lines carry the id
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware, count_sql=settings.sql_count_header)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:  # storefronts in browsers on other origins (preflights included, 401s too)
@@ -243,6 +245,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, offer: bool = 
             log_config=None,
             access_log=False,  # transport/access_log.py writes one JSON line per request
             lifespan="on",
+            ws_max_size=settings.max_body_bytes,  # a WebSocket message: the body limit too
         )
     finally:
         metrics.finish_multiprocess(metrics_dir)

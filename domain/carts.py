@@ -29,6 +29,7 @@ from domain.catalog import Status, effective_price
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.pricing import CurrencySpec, Money, PriceBreakdown, breakdown
 from domain.tax_bands import TAX_BAND_USERS
+from domain.text import clean_sku
 from domain.validation import require_text
 from models.base import utcnow
 from models.carts import Cart, CartItem
@@ -38,7 +39,7 @@ from models.settings import Settings
 
 log = logging.getLogger("stockroom.carts")
 
-REFERENCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+REFERENCE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 MAX_LINE_QUANTITY = 100_000
 """Upper bound of one line's quantity: keeps sums far from integer overflow."""
 SWEEP_INTERVAL_SECONDS = 300
@@ -367,7 +368,7 @@ async def add_custom_item(
     """Add a non-catalogue line with its own sku, name, price (store currency, without tax),
     quantity and optional tax band. Each call adds a new line."""
     errors: list[DomainError] = []
-    require_text(errors, data.get("sku"), ["input", "sku"], 120)
+    clean_sku(errors, data.get("sku"), ["input", "sku"])
     require_text(errors, data.get("name"), ["input", "name"], 300)
     price, quantity = data.get("price"), data.get("quantity")
     if price is None or price < 0:

@@ -20,6 +20,7 @@ from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.inventory import StockAction, change_stock
 from domain.pagination import SortKey
 from domain.pricing import CurrencySpec, PriceBreakdown, breakdown
+from domain.text import SKU_RULE, clean_sku, escape_like, like_pattern, visible_identifier
 from domain.validation import apply_changes, flush_unique, get_or_404, require_text
 from models.base import utcnow
 from models.catalog import (
@@ -38,9 +39,8 @@ Group = TypeVar("Group", Brand, Collection)
 
 # --- products --------------------------------------------------------------------------
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-NO_SPACE = re.compile(r"^\S+$")
-IMAGE_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+IMAGE_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*\Z", re.IGNORECASE)
 MAX_IMAGES = 20
 MAX_DESCRIPTION = 100_000
 
@@ -239,11 +239,7 @@ def _clean_product_columns(
     creating = product is None
     clean: dict[str, Any] = {}
     if creating or "sku" in data:
-        sku = (data.get("sku") or "").strip()
-        require_text(errors, sku, ["input", "sku"], 120)
-        if sku and not NO_SPACE.match(sku):
-            _invalid(errors, "sku may not contain spaces", ["input", "sku"])
-        clean["sku"] = sku
+        clean["sku"] = clean_sku(errors, data.get("sku"), ["input", "sku"])
     if creating or "name" in data:
         require_text(errors, data.get("name"), ["input", "name"], 300)
         clean["name"] = (data.get("name") or "").strip()
@@ -419,16 +415,6 @@ class ProductQuery:
     category_id: uuid.UUID | None = None
     brand_id: uuid.UUID | None = None
     collection_id: uuid.UUID | None = None
-
-
-def escape_like(term: str) -> str:
-    """`term` with the LIKE wildcards escaped (escape character `\\`)."""
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def like_pattern(term: str) -> str:
-    """A LIKE pattern matching `term` anywhere."""
-    return f"%{escape_like(term)}%"
 
 
 def _category_condition(
@@ -785,8 +771,8 @@ async def delete_group(session: AsyncSession, model: type[Group], pk: uuid.UUID)
 
 MAX_CHILDREN = 500
 MAX_INT = 2**31 - 1  # GraphQL Int and the database's integer columns
-SKU_SUFFIX = re.compile(r"^\S{1,60}$")
-SLUG_SUFFIX = re.compile(r"^-?[a-z0-9]+(?:-[a-z0-9]+)*$")
+SKU_SUFFIX = re.compile(r"^\S{1,60}\Z")
+SLUG_SUFFIX = re.compile(r"^-?[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 
 async def _next_position(
@@ -863,7 +849,7 @@ async def delete_variation(session: AsyncSession, pk: uuid.UUID) -> Variation:
 
 
 SUFFIXES = (
-    ("sku_suffix", "skuSuffix", SKU_SUFFIX, "1 to 60 characters without spaces, e.g. -RED"),
+    ("sku_suffix", "skuSuffix", SKU_SUFFIX, f"1 to 60 characters that {SKU_RULE}, e.g. -RED"),
     (
         "slug_suffix",
         "slugSuffix",
@@ -900,7 +886,7 @@ def _clean_option(
             value = defaults[key]
         else:
             continue
-        if len(value) > 100 or not pattern.match(value):
+        if len(value) > 100 or not pattern.match(value) or not visible_identifier(value):
             _invalid(errors, f"{name} must be {rule}", ["input", name])
         clean[key] = value
     return clean

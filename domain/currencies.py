@@ -18,7 +18,10 @@ from models.catalog import (
     Currency,
 )
 
-CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+CURRENCY_CODE = re.compile(r"^[A-Z]{3}\Z")
+MAX_EXCHANGE_RATE = Decimal(1_000_000)
+"""Units of a currency per store-currency unit, at most (the weakest currencies trade at
+tens of thousands to the dollar)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,11 @@ def _validate_currency(data: Mapping[str, Any], partial: bool) -> dict[str, Any]
         clean["name"] = (data.get("name") or "").strip()
     if given("exchange_rate"):
         rate = parse_decimal(
-            errors, data.get("exchange_rate"), ["input", "exchangeRate"], Decimal(0), None
+            errors,
+            data.get("exchange_rate"),
+            ["input", "exchangeRate"],
+            Decimal(0),
+            MAX_EXCHANGE_RATE,
         )
         if rate is not None and rate == 0:
             errors.append(

@@ -23,6 +23,7 @@ from domain.auth import hash_secret, secret_matches, token_digest
 from domain.customfields import validate_custom_fields
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.pagination import Page, PageRequest, SortKey, paginate
+from domain.text import like_pattern
 from domain.validation import apply_changes, flush_unique, require_text
 from models.base import utcnow
 from models.customers import Customer, CustomerAddress, CustomerToken
@@ -148,15 +149,11 @@ def customer_search(search: str | None) -> Select[Any]:
     if term:
         stmt = stmt.where(
             or_(
-                Customer.name.ilike(f"%{_escape_like(term)}%", escape="\\"),  # type: ignore[attr-defined]
-                Customer.email.ilike(f"%{_escape_like(term)}%", escape="\\"),  # type: ignore[attr-defined]
+                Customer.name.ilike(like_pattern(term), escape="\\"),  # type: ignore[attr-defined]
+                Customer.email.ilike(like_pattern(term), escape="\\"),  # type: ignore[attr-defined]
             )
         )
     return stmt
-
-
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def customer_page(

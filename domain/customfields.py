@@ -17,8 +17,8 @@ from domain.errors import DomainError, ErrorCode, raise_all
 from models.base import utcnow
 from models.catalog import FieldDefinition
 
-FIELD_SLUG = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FIELD_SLUG = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 MAX_STRING = 10_000
 MAX_CHOICES = 200
 

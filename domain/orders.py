@@ -22,6 +22,7 @@ from domain.customfields import CustomFieldEntity, validate_custom_fields
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.pagination import Page, PageRequest, SortKey, paginate
 from domain.pricing import CurrencySpec, breakdown
+from domain.text import clean_sku, like_pattern
 from domain.validation import require_text
 from models.base import utcnow
 from models.catalog import TaxBand
@@ -700,7 +701,7 @@ def _check_item(item: Mapping[str, Any], path: list[str], errors: list[DomainErr
         message = "give productId, or sku, name and price of a custom item"
         errors.append(DomainError(ErrorCode.INVALID, message, path))
         return False
-    require_text(errors, item.get("sku"), [*path, "sku"], 120)
+    clean_sku(errors, item.get("sku"), [*path, "sku"])
     require_text(errors, item.get("name"), [*path, "name"], 300)
     price = item.get("price")
     if price is None or price < 0:
@@ -833,13 +834,8 @@ class OrderFilter:
     search: str | None = None
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _search(term: str) -> ColumnElement[bool]:
-    pattern = _like(term)
+    pattern = like_pattern(term)
     item_matches = exists().where(
         OrderItem.order_id == Order.id,
         or_(OrderItem.sku.ilike(pattern, escape="\\"), OrderItem.name.ilike(pattern, escape="\\")),

@@ -19,7 +19,7 @@ from domain.validation import apply_changes, flush_unique, get_or_404, require_t
 from models.catalog import TaxBand
 from models.shipping import ShippingMethod
 
-SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z")
 BOUNDS = (("min_subtotal", "max_subtotal"), ("min_weight", "max_weight"))
 CAMEL = {
     "min_subtotal": "minSubtotal",

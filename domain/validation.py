@@ -27,15 +27,27 @@ def require_text(
 
 
 def parse_decimal(
-    errors: list[DomainError], value: Any, field: list[str], low: Decimal, high: Decimal | None
+    errors: list[DomainError],
+    value: Any,
+    field: list[str],
+    low: Decimal,
+    high: Decimal,
+    places: int = 6,
 ) -> Decimal | None:
+    """A decimal within [low, high] with at most `places` decimal places (a checked range:
+    e.g. an exchange rate of 1e30 would take every converted price past any integer)."""
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         number = None
-    if number is None or not number.is_finite() or number < low or (high and number > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        errors.append(DomainError(ErrorCode.INVALID, f"{field[-1]} must be {bound}", field))
+    if (
+        number is None
+        or not number.is_finite()
+        or not low <= number <= high
+        or -number.normalize().as_tuple().exponent > places  # type: ignore[operator]
+    ):
+        rule = f"a number between {low} and {high} with at most {places} decimal places"
+        errors.append(DomainError(ErrorCode.INVALID, f"{field[-1]} must be {rule}", field))
         return None
     return number
 

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     """A document costing more is refused before it runs (QUERY_TOO_COMPLEX; schema/cost.py)."""
     max_batch_operations: int = Field(10, ge=1)
     """Operations one batched request (a JSON array body) may hold."""
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    """A request body (or WebSocket message) larger than this is refused with 413."""
     sql_count_header: bool = False
     """Add X-SQL-Statements (statements the request ran) to responses: for benchmarks."""
 

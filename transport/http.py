@@ -29,6 +29,7 @@ from models.settings import Settings
 from resolvers.context import Context
 from resolvers.observability import current_record
 from transport import media
+from transport.guards import BadInput, decode_json, text_problem
 
 
 class Unauthenticated(Exception):
@@ -207,15 +208,27 @@ class StockroomGraphQL(GraphQL[Context, None]):
                 raise HTTPException(405, error.reason) from error
             raise
 
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON bodies and parameters through the one check of all incoming text
+        (transport.guards): a 400 for invalid UTF-8 or JSON, a body that is not an object,
+        nesting too deep, a NUL, a lone surrogate or an overlong string."""
+        try:
+            return decode_json(data)
+        except BadInput as exc:
+            raise HTTPException(400, str(exc)) from exc
+
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        """The request's operations; a NUL character anywhere in them is a 400, on every
-        backend alike (PostgreSQL cannot store one in text or JSON)."""
+        """The request's operations; the query and operation name (from a URL too) pass the
+        same text check as JSON does."""
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
-            if _has_nul(item.query) or _has_nul(item.variables):
-                raise HTTPException(400, "text may not contain NUL characters (U+0000)")
+            problem = text_problem([item.query, item.operation_name, item.variables])
+            if problem:
+                raise HTTPException(400, problem)
+            if item.operation_name is not None and not isinstance(item.operation_name, str):
+                raise HTTPException(400, "operationName must be a string or null")
         return data
 
     @staticmethod
@@ -262,16 +275,6 @@ def _record_role(principal: Principal, customer_id: uuid.UUID | None) -> None:
         record.role = principal.role.name + ("+CUSTOMER" if customer_id else "")
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def _ws_credentials(params: dict[str, Any], upgrade_headers: Mapping[str, str]) -> dict[str, str]:
     """`authorization` and `x-customer-token` for a WebSocket: from connection_init's payload
     (top level, `customerToken` too, or its `headers` object), else the upgrade request's."""
@@ -298,12 +301,18 @@ def _oauth_error(error: OAuthError) -> JSONResponse:
 async def _token_request_fields(request: Request) -> dict[str, str]:
     """Form-encoded or JSON body; client credentials may also come as HTTP Basic auth."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        body = await request.json()
+        try:
+            body = decode_json(await request.body())
+        except BadInput as exc:
+            raise OAuthError(400, "invalid_request", str(exc)) from exc
         if not isinstance(body, dict):
             raise OAuthError(400, "invalid_request", "the JSON body must be an object")
         fields = {k: str(v) for k, v in body.items() if isinstance(v, str | int)}
     else:
         fields = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    problem = text_problem(fields)
+    if problem:
+        raise OAuthError(400, "invalid_request", problem)
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "basic" and encoded:
         try:
