@@ -44,6 +44,12 @@ def _money(amount: int, spec: CurrencySpec) -> MoneyType:
     return MoneyType.of(Money(amount, spec))
 
 
+PERSONAL = (
+    "Null for a caller that may not read the order (a storefront without the buyer's "
+    "customer token, e.g. in orderPay's or cartCheckout's payload)."
+)
+
+
 @strawberry.type(description="Who placed the order, as copied onto it.")
 class OrderCustomer:
     id: strawberry.ID | None = strawberry.field(
@@ -160,16 +166,10 @@ class Order(Node):
         description="UNPAID, AUTHORIZED, PAID, PARTIALLY_REFUNDED or REFUNDED."
     )
     shipping: OrderShippingStatus = strawberry.field(description="UNFULFILLED or FULFILLED.")
-    customer: OrderCustomer = strawberry.field(description="Who placed the order.")
-    billing_address: Address = strawberry.field(description="The billing address.")
-    shipping_address: Address = strawberry.field(
-        description="Where the goods go (the billing address unless another was given)."
-    )
     currency: str = strawberry.field(description="ISO code of the order's currency.")
     exchange_rate: Decimal = strawberry.field(
         description="Units of the order currency per store-currency unit when it was placed."
     )
-    custom_fields: JSON = strawberry.field(description="Values of the ORDER custom fields.")
     created_at: datetime = strawberry.field(description="When the order was placed.")
     updated_at: datetime = strawberry.field(description="When the order last changed.")
     reserved_until: datetime | None = strawberry.field(
@@ -179,6 +179,39 @@ class Order(Node):
         "released."
     )
     row: strawberry.Private[OrderRow]
+
+    # Personal data follows the role table (API.md sections 2 and 8): whoever may not read the
+    # order (e.g. a storefront paying or checking out by id) gets null for these, in every
+    # payload that carries an order.
+
+    @strawberry.field(description=f"Who placed the order. {PERSONAL}")
+    def customer(self, info: StrawberryInfo) -> OrderCustomer | None:
+        if not resolve.may_see(info.context, self.row):
+            return None
+        row = self.row
+        return OrderCustomer(
+            id=global_id("Customer", row.customer_id) if row.customer_id else None,
+            name=row.customer_name,
+            email=row.customer_email,
+        )
+
+    @strawberry.field(description=f"The billing address. {PERSONAL}")
+    def billing_address(self, info: StrawberryInfo) -> Address | None:
+        if not resolve.may_see(info.context, self.row):
+            return None
+        return Address.of(self.row.billing_address)
+
+    @strawberry.field(
+        description="Where the goods go (the billing address unless another was given). " + PERSONAL
+    )
+    def shipping_address(self, info: StrawberryInfo) -> Address | None:
+        if not resolve.may_see(info.context, self.row):
+            return None
+        return Address.of(self.row.shipping_address or self.row.billing_address)
+
+    @strawberry.field(description=f"Values of the ORDER custom fields. {PERSONAL}")
+    def custom_fields(self, info: StrawberryInfo) -> JSON | None:
+        return self.row.custom_fields if resolve.may_see(info.context, self.row) else None
 
     @strawberry.field(description="The bought lines, in cart order.")
     async def items(self, info: StrawberryInfo) -> list[OrderItem]:
@@ -220,8 +253,10 @@ class Order(Node):
         rows = await resolve_promotions.order_discounts(info.context, self.row.id)
         return [OrderDiscount.of(r, spec) for r in rows]
 
-    @strawberry.field(description="The order's history, oldest first.")
-    async def events(self, info: StrawberryInfo) -> list[OrderEvent]:
+    @strawberry.field(description=f"The order's history, oldest first. {PERSONAL}")
+    async def events(self, info: StrawberryInfo) -> list[OrderEvent] | None:
+        if not resolve.may_see(info.context, self.row):
+            return None
         return [OrderEvent.of(r) for r in await resolve.events_of(info.context, self.row.id)]
 
     @strawberry.field(
@@ -241,16 +276,8 @@ class Order(Node):
             status=domain.OrderStatus(row.status),
             payment=domain.PaymentStatus(row.payment),
             shipping=domain.ShippingStatus(row.shipping),
-            customer=OrderCustomer(
-                id=global_id("Customer", row.customer_id) if row.customer_id else None,
-                name=row.customer_name,
-                email=row.customer_email,
-            ),
-            billing_address=Address.of(row.billing_address),
-            shipping_address=Address.of(row.shipping_address or row.billing_address),
             currency=row.currency,
             exchange_rate=row.exchange_rate,
-            custom_fields=row.custom_fields,
             created_at=row.created_at,
             updated_at=row.updated_at,
             reserved_until=row.reserved_until,
