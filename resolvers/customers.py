@@ -90,7 +90,8 @@ async def register(ctx: Context, data: dict[str, Any]) -> Customer:
 
 async def sign_in(ctx: Context, email: str, password: str) -> tuple[str, datetime, Customer]:
     async with ctx.read() as session:
-        customer = await customers.authenticate(session, email, password)
+        found = await customers.find_customer_by_email(session, email)
+    customer = await customers.authenticate(found, password)
     async with ctx.write() as session:
         token, expires_at = await customers.issue_token(
             session, customer.id, ctx.settings.customer_token_ttl_seconds
@@ -110,8 +111,12 @@ async def update_customer(
     ctx: Context, requested: uuid.UUID | None, data: dict[str, Any]
 ) -> Customer:
     pk = customers.target_customer(requested, ctx.is_admin, ctx.customer_id, ["id"])
-    async with ctx.read() as session:
-        await customers.check_sensitive_change(session, pk, data, ctx.is_admin)
+    if customers.needs_current_password(data, ctx.is_admin):
+        async with ctx.read() as session:
+            customer = await customers.get_customer(session, pk)
+        if customer is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "no customer with that id", ["id"])
+        await customers.check_current_password(customer, data)
     changes = await customers.prepare_customer(data, partial=True)
     async with ctx.write() as session:
         row = await customers.update_customer(session, pk, changes, ["id"])

@@ -84,11 +84,10 @@ async def _build_template(url: str) -> Template:
     await prepare_database(settings)
     db = Database(url)
     try:
-        async with db.transaction() as session:
-            admin = await grant_token(
-                session, "client_credentials", ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, TOKEN_TTL
-            )
-            storefront = await grant_token(session, "implicit", ADMIN_CLIENT_ID, None, TOKEN_TTL)
+        admin = await grant_token(
+            db, "client_credentials", ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, TOKEN_TTL
+        )
+        storefront = await grant_token(db, "implicit", ADMIN_CLIENT_ID, None, TOKEN_TTL)
     finally:
         await db.dispose()
     return Template(url, admin.access_token, storefront.access_token)

@@ -328,14 +328,13 @@ def token_endpoint(db: Database, settings: Settings) -> Any:
     async def endpoint(request: Request) -> Response:
         try:
             fields = await _token_request_fields(request)
-            async with db.transaction() as session:
-                grant = await grant_token(
-                    session,
-                    fields.get("grant_type"),
-                    fields.get("client_id"),
-                    fields.get("client_secret"),
-                    settings.token_ttl_seconds,
-                )
+            grant = await grant_token(
+                db,
+                fields.get("grant_type"),
+                fields.get("client_id"),
+                fields.get("client_secret"),
+                settings.token_ttl_seconds,
+            )
         except OAuthError as error:
             return _oauth_error(error)
         except ValueError:
