@@ -1,8 +1,11 @@
 """API clients, OAuth token grants and bearer-token verification (API.md section 2)."""
 
 import asyncio
+import contextlib
 import hashlib
+import os
 import secrets
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,9 +25,21 @@ from models.settings import Settings
 
 R = TypeVar("R")
 _hasher = PasswordHasher()
-_hash_lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
+HASHING_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Hashing yields the CPU to serving: the lane's thread (and the threads argon2 starts
+    from it, which inherit it) run at a lower priority, where the OS allows it."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+
+
+_hash_lane = ThreadPoolExecutor(
+    max_workers=1, thread_name_prefix="argon2", initializer=_lower_priority
+)
 """argon2 runs here, one hash at a time per process: never on the event loop (a hash takes
-0.1-0.4 s of CPU), and a flood of guesses queues on this lane instead of taking every core
+0.1-0.4 s of CPU), and a flood of guesses queues on this lane instead of taking the cores
 from the requests being served."""
 
 
