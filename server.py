@@ -34,6 +34,7 @@ from transport import metrics
 from transport.access_log import AccessLog
 from transport.guards import BodySizeLimit
 from transport.http import StockroomGraphQL, health_endpoint, token_endpoint
+from transport.outage import OutageMiddleware
 
 log = logging.getLogger("stockroom")
 
@@ -120,8 +121,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=lifespan,
     )
     app.state.db = db
-    app.add_middleware(AccessLog, db=db)  # inside RequestIdMiddleware: its lines carry the id
+    app.add_middleware(OutageMiddleware)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog, db=db)  # inside RequestIdMiddleware: its lines carry the id
     app.add_middleware(RequestIdMiddleware, count_sql=settings.sql_count_header)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:  # storefronts in browsers on other origins (preflights included, 401s too)

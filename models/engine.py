@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -38,6 +39,43 @@ def refused_value(error: BaseException) -> bool:
     if not isinstance(error, DBAPIError):
         return False
     return str(getattr(error.orig, "sqlstate", None) or "").startswith("22")
+
+
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+"""Connection exceptions, the server shutting down, crashing or starting up, and too many
+connections: the database cannot answer now, and may in a moment."""
+UNAVAILABLE_SQLITE_MESSAGES = ("unable to open database file", "disk i/o error")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) says the database cannot be reached or is not
+    accepting work (PostgreSQL down or restarting, the pool exhausted, the SQLite file gone),
+    as opposed to a bug: the request may succeed if retried shortly."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        item = pending.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if _says_unavailable(item):
+            return True
+        pending += [item.__cause__, item.__context__, getattr(item, "orig", None)]
+    return False
+
+
+def _says_unavailable(error: BaseException) -> bool:
+    if isinstance(error, OSError | PoolTimeoutError):  # refused, reset, timed out
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    sqlstate = str(getattr(error, "sqlstate", None) or "")
+    if sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+        return True
+    name, message = type(error).__name__, str(error).lower()
+    if name in {"ConnectionDoesNotExistError", "InterfaceError"} and "connection" in message:
+        return "closed" in message or "does not exist" in message
+    return name == "OperationalError" and message.startswith(UNAVAILABLE_SQLITE_MESSAGES)
 
 
 class StatementCounter:
