@@ -34,7 +34,7 @@ from domain.validation import require_text
 from models.base import utcnow
 from models.carts import Cart, CartItem
 from models.catalog import Product, TaxBand
-from models.engine import Database
+from models.engine import Database, database_unavailable
 from models.settings import Settings
 
 log = logging.getLogger("stockroom.carts")
@@ -469,6 +469,9 @@ async def expired_cart_sweeper(
             swept = await sweep_expired_carts(db, ttl)
             if swept:
                 log.info("swept %d expired carts", swept)
-        except Exception:
-            log.exception("expired-cart sweep failed; retrying at the next interval")
+        except Exception as error:
+            if not database_unavailable(error):
+                log.exception("expired-cart sweep failed; retrying at the next interval")
+            else:  # an outage, not a bug
+                log.warning("expired-cart sweep found the database unavailable: %s", error)
         await asyncio.sleep(interval)

@@ -52,7 +52,7 @@ from domain.pricing import CurrencySpec, default_spec, format_amount
 from domain.validation import require_text
 from models.base import utcnow
 from models.catalog import Currency
-from models.engine import Database
+from models.engine import Database, database_unavailable
 from models.orders import Order
 from models.payments import Gateway, IdempotencyKey, PaymentTransaction
 from models.settings import Settings
@@ -81,6 +81,9 @@ PAY_SCOPE = "orderPay"
 MAX_KEY_LENGTH = 255
 IDEMPOTENCY_WAIT_SECONDS = 30.0
 IDEMPOTENCY_POLL_SECONDS = 0.05
+SETTLE_RETRY_SECONDS = 20.0
+"""How long settling a gateway's answer keeps retrying while the database is unavailable (a
+PostgreSQL restart takes about a second) before leaving the payment to the sweep."""
 ABANDONED = "the gateway's answer was lost and it cannot tell the outcome; nothing was charged"
 
 
@@ -367,10 +370,7 @@ async def pay_order(
     )
     ask = plugin.purchase if request.method is Method.PURCHASE else plugin.authorize
     result = await ask(payment)
-    async with write() as session:
-        outcome, undo = await _settle(session, pending.id, result)
-        if key is not None:
-            await _finish_key(session, _key_is(key), outcome)
+    outcome, undo = await _settle_retrying(write, pending.id, result, key)
     if undo:
         await _undo_charge(plugin, pending, result)
     return outcome
@@ -468,6 +468,30 @@ async def _settle(
         else:
             await _fail(session, tx, result.error_message or "the payment was declined")
     return _outcome_of_transaction(tx), result.succeeded and tx.status == TxStatus.FAILED.value
+
+
+async def _settle_retrying(
+    write: Transact, tx_id: uuid.UUID, result: GatewayResult, key: str | None
+) -> tuple[Outcome, bool]:
+    """Step 3, retried while the database is unavailable: the gateway has answered (perhaps
+    charged), and giving up now would leave the payment to the sweep, with the buyer told
+    nothing. Past SETTLE_RETRY_SECONDS the error goes up (503); the sweep later asks the
+    gateway, so an approved payment still ends paid."""
+    deadline = time.monotonic() + SETTLE_RETRY_SECONDS
+    delay = 0.05
+    while True:
+        try:
+            async with write() as session:
+                outcome, undo = await _settle(session, tx_id, result)
+                if key is not None:
+                    await _finish_key(session, _key_is(key), outcome)
+            return outcome, undo
+        except Exception as error:
+            if not database_unavailable(error) or time.monotonic() + delay > deadline:
+                raise
+            log.warning("settling payment %s: the database is unavailable; retrying", tx_id)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 async def _succeed(session: AsyncSession, tx: PaymentTransaction) -> None:
@@ -813,5 +837,8 @@ async def payment_sweeper(db: Database, settings: Settings) -> None:
         await asyncio.sleep(settings.payment_sweep_interval_seconds)
         try:
             await sweep_stale_payments(db, older_than)
-        except Exception:
-            log.exception("the stale payment sweep failed; it will run again")
+        except Exception as error:
+            if not database_unavailable(error):
+                log.exception("the stale payment sweep failed; it will run again")
+            else:  # an outage, not a bug
+                log.warning("the stale payment sweep found the database unavailable: %s", error)

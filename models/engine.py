@@ -8,6 +8,7 @@ up front instead of failing when a read transaction later tries to upgrade.
 
 import asyncio
 import contextvars
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any
@@ -65,8 +66,10 @@ def database_unavailable(error: BaseException) -> bool:
 
 
 def _says_unavailable(error: BaseException) -> bool:
-    if isinstance(error, OSError | PoolTimeoutError):  # refused, reset, timed out
+    if isinstance(error, PoolTimeoutError):  # no connection to be had
         return True
+    if isinstance(error, OSError):  # refused, reset, timed out: of the database's socket?
+        return _raised_in_database_driver(error)
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
     sqlstate = str(getattr(error, "sqlstate", None) or "")
@@ -76,6 +79,23 @@ def _says_unavailable(error: BaseException) -> bool:
     if name in {"ConnectionDoesNotExistError", "InterfaceError"} and "connection" in message:
         return "closed" in message or "does not exist" in message
     return name == "OperationalError" and message.startswith(UNAVAILABLE_SQLITE_MESSAGES)
+
+
+DRIVER_PACKAGES = tuple(
+    f"{os.sep}{name}{os.sep}" for name in ("sqlalchemy", "asyncpg", "aiosqlite")
+)
+
+
+def _raised_in_database_driver(error: BaseException) -> bool:
+    """Whether the traceback passes through the database stack (a network error of a payment
+    gateway or a webhook receiver is no database outage)."""
+    frame = error.__traceback__
+    while frame is not None:
+        filename = frame.tb_frame.f_code.co_filename
+        if any(package in filename for package in DRIVER_PACKAGES):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 class StatementCounter:

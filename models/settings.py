@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     payment_pending_timeout_seconds: int = 600
     """A PENDING payment older than this lost its gateway answer; the sweep resolves it."""
     payment_sweep_interval_seconds: int = 60
+    card_gateway_dir: str | None = None
+    """Where the test card gateway keeps its answers (default: <temp dir>/stockroom-card)."""
     cart_ttl_days: int = 7
     reservation_seconds: int = Field(0, ge=0)
     """Checkout and orderCreate hold the order's managed stock this long (0: off)."""

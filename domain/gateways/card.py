@@ -1,14 +1,17 @@
 """`card`: the test card gateway of API.md. It checks the card like a real provider would
 (Luhn, expiry, CVC) and answers by number: 4000000000000002 is declined, 4000000000009995 is
 declined for insufficient funds, and every other valid number (4242424242424242 is the
-documented one) succeeds. It keeps nothing: captures, refunds and voids of its references
-always succeed.
+documented one) succeeds. Like a real provider it remembers what it answered to each
+authorization and purchase (`card_ledger`), so `recover` can tell the sweep whether a payment
+whose answer was lost was approved. Captures, refunds and voids of its references always
+succeed.
 """
 
 import secrets
 from datetime import date
 
 from domain.errors import DomainError, ErrorCode
+from domain.gateways import card_ledger
 from domain.gateways.base import (
     CardDetails,
     CardSummary,
@@ -99,9 +102,17 @@ class CardGateway(PaymentGateway):
     def _charge(self, request: PaymentRequest) -> GatewayResult:
         assert request.card is not None  # check_details ran first
         decline = DECLINES.get(request.card.digits)
-        if decline:
-            return GatewayResult(succeeded=False, reference=_reference(), error_message=decline)
-        return GatewayResult(succeeded=True, reference=_reference())
+        answer = card_ledger.Answer(decline is None, _reference(), decline)
+        card_ledger.remember(request.transaction_id, answer)
+        return GatewayResult(answer.succeeded, answer.reference, answer.error_message)
+
+    async def recover(self, request: PaymentRequest) -> GatewayResult | None:
+        """What this gateway answered for the payment; one it never answered was not
+        charged (the answer is recorded before it is given)."""
+        answer = card_ledger.recall(request.transaction_id)
+        if answer is None:
+            return GatewayResult(False, None, "the gateway never received this payment")
+        return GatewayResult(answer.succeeded, answer.reference, answer.error_message)
 
     async def authorize(self, request: PaymentRequest) -> GatewayResult:
         return self._charge(request)
