@@ -119,7 +119,7 @@ async def test_a_fragment_bomb_is_answered_at_once_and_the_server_stays_up(
 ) -> None:
     async with live(db_url, template) as (_, api, http):
         plain = await api.gql(fragment_bomb(30))  # 251 tokens, 2^30 spreads of __typename
-        assert plain == {"data": {"__typename": "Query"}}
+        assert plain["data"] == {"__typename": "Query"} and "errors" not in plain
         aliased = await api.gql(fragment_bomb(40, "a: __typename"))
         assert error_codes(aliased) == ["QUERY_TOO_COMPLEX"]
         assert "aliases" in aliased["errors"][0]["message"]
@@ -262,7 +262,7 @@ async def test_several_operations_need_a_name_and_identifiers_are_visible(
             json={"query": two, "operationName": "A"},
             headers={"Authorization": f"Bearer {api.tokens['admin']}"},
         )
-        assert response.json() == {"data": {"__typename": "Query"}}
+        assert response.json()["data"] == {"__typename": "Query"}
 
         create = """mutation($sku: String!, $slug: String!) { productCreate(input: {sku: $sku,
             slug: $slug, name: "N", price: 1}) { errors { code field } } }"""
