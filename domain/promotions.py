@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from domain import carts
-from domain.catalog import like_pattern
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.pagination import Page, PageRequest, SortKey, paginate
 from domain.pricing import (
@@ -46,6 +45,7 @@ from domain.pricing import (
     round_half_up,
     tax_on,
 )
+from domain.text import like_pattern
 from domain.validation import apply_changes, flush_unique, get_or_404, require_text
 from models.base import utcnow
 from models.catalog import Category, Product, ProductCategory
@@ -70,7 +70,7 @@ APPLY_ORDER = {
     PromotionKind.AMOUNT_OFF: 1,
     PromotionKind.FREE_SHIPPING: 2,
 }
-CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 MAX_AMOUNT = 1_000_000_000_000
 """Upper bound of amounts an admin may enter (minor units): far from integer overflow."""
 
