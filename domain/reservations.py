@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import holds, orders
 from domain.errors import DomainError
 from models.base import utcnow
-from models.engine import Database
+from models.engine import Database, database_unavailable
 from models.orders import Order
 from models.payments import PaymentTransaction
 from models.settings import Settings
@@ -182,5 +182,8 @@ async def reservation_sweeper(db: Database, settings: Settings) -> None:
         await asyncio.sleep(settings.reservation_sweep_interval_seconds)
         try:
             await sweep_once(db, settings)
-        except Exception:
-            log.exception("the reservation sweep failed; it will run again")
+        except Exception as error:
+            if not database_unavailable(error):
+                log.exception("the reservation sweep failed; it will run again")
+            else:  # an outage, not a bug
+                log.warning("the reservation sweep found the database unavailable: %s", error)

@@ -35,11 +35,19 @@ SETTINGS = {
 EVENTS = "query($id: ID!) { order(id: $id) { payment reservedUntil events { at type } } }"
 
 
-async def checkout_one(api: Api, product: str, quantity: int = 1) -> dict[str, Any]:
+async def filled_cart(api: Api, product: str, quantity: int = 1) -> str:
     reference = f"live-{uuid.uuid4().hex}"
     assert (await add(api, reference, product, quantity))["errors"] == []
+    return reference
+
+
+async def checkout(api: Api, reference: str) -> dict[str, Any]:
     result = await api.storefront(CHECKOUT, {"reference": reference, "input": BUYER})
     return dict(result["cartCheckout"])
+
+
+async def checkout_one(api: Api, product: str, quantity: int = 1) -> dict[str, Any]:
+    return await checkout(api, await filled_cart(api, product, quantity))
 
 
 async def wait_until_released(api: Api, products: list[str], seconds: float = 60) -> None:
@@ -71,8 +79,11 @@ async def test_many_processes_release_each_hold_once(
     ):
         api = Api(http, template)
         scarce = await new_product(api, stock=10)
+        # every cart is filled first (a cart add checks the available stock, which the first
+        # checkouts' holds would take), then the 40 checkouts race
+        carts = await asyncio.gather(*(filled_cart(api, scarce) for _ in range(40)))
         started = time.monotonic()
-        race = await asyncio.gather(*(checkout_one(api, scarce) for _ in range(40)))
+        race = await asyncio.gather(*(checkout(api, reference) for reference in carts))
         race_seconds = time.monotonic() - started
         outcome = Counter(tuple(c for c, _ in codes(r)) for r in race)
         assert outcome == {(): 10, ("INSUFFICIENT_STOCK",): 30}, outcome
