@@ -19,6 +19,8 @@ from models.engine import Database
 from models.settings import Settings
 from tests.cart_helpers import ADDRESS, add
 from tests.conftest import Api
+from tests.promotion_helpers import apply as apply_code
+from tests.promotion_helpers import create_promotion, promotion
 from tests.test_payments import (
     DECLINED,
     PAY,
@@ -397,3 +399,21 @@ async def test_a_held_order_cancelled_while_its_payment_is_in_flight_releases_on
     assert await stock(api, product) == (2, 2, 0, 0)
     assert await release_due(db, after_hold(order)) == 0
     assert [e[0] for e in await ledger(api, product)] == ["INCREMENT", "ALLOCATE", "DEALLOCATE"]
+
+
+async def test_an_expired_order_gives_its_promotion_use_back_and_its_hold(
+    api: Api, db: Database
+) -> None:
+    product = await new_product(api, stock=1)
+    made = await create_promotion(api, code="ONCE", kind="PERCENT_OFF", value=10, usageLimit=1)
+    assert (await add(api, "promo-cart", product))["errors"] == []
+    assert (await apply_code(api, "promo-cart", "ONCE"))["errors"] == []
+    order = (await api.storefront(CHECKOUT, {"reference": "promo-cart", "input": BUYER}))[
+        "cartCheckout"
+    ]["order"]
+    assert (await promotion(api, made["id"]))["usageCount"] == 1
+    assert await stock(api, product) == (1, 0, 1, 1)
+    assert await expire_unpaid(db, timedelta(0), after_hold(order)) == 1
+    assert (await promotion(api, made["id"]))["usageCount"] == 0
+    assert await stock(api, product) == (1, 1, 0, 0)
+    assert event_types(await get_order(api, order["id"])) == ["created", "expired"]
