@@ -17,14 +17,16 @@ run: $(STAMP)  ## serve on 127.0.0.1:8000 (migrates, offers the demo shop on an 
 
 # Two test processes (pytest-xdist) keep both cores busy while the other waits on a database
 # or a server; the tests marked `slow` (real servers) run on one of them, one at a time.
-test: $(STAMP)  ## ruff, then the whole suite on SQLite and PostgreSQL
+test: $(STAMP)  ## ruff, the layers contract, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff and the layers contract (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

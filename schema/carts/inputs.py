@@ -3,9 +3,7 @@
 import strawberry
 
 from domain.carts import MAX_LINE_QUANTITY
-from schema.base import (
-    described,
-)
+from schema.base import described
 
 REFERENCE_HELP = "The cart's client-chosen name: 1 to 64 of A-Z, a-z, 0-9, _ and -."
 

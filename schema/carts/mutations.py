@@ -7,13 +7,7 @@ import strawberry
 from domain.carts import MAX_LINE_QUANTITY
 from resolvers import carts as resolve
 from resolvers.carts import CartView
-from schema.base import (
-    IsAdmin,
-    StrawberryInfo,
-    UserError,
-    input_data,
-    mutate,
-)
+from schema.base import IsAdmin, StrawberryInfo, UserError, input_data, mutate
 from schema.carts.inputs import CustomItemArg, ItemIdArg, NewQuantityArg, ProductIdArg, ReferenceArg
 from schema.carts.types import Cart
 
@@ -57,10 +51,7 @@ class CartMutation:
         "set its own prices). Each call adds a new line.",
     )
     async def cart_custom_item_add(
-        self,
-        info: StrawberryInfo,
-        reference: ReferenceArg,
-        input: CustomItemArg,
+        self, info: StrawberryInfo, reference: ReferenceArg, input: CustomItemArg
     ) -> CartPayload | None:
         async def run() -> dict[str, object]:
             view = await resolve.add_custom_item(info.context, reference, input_data(input))

@@ -3,9 +3,7 @@
 import strawberry
 
 from resolvers import carts as resolve
-from schema.base import (
-    StrawberryInfo,
-)
+from schema.base import StrawberryInfo
 from schema.carts.inputs import ReferenceArg
 from schema.carts.types import Cart
 

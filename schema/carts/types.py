@@ -10,13 +10,7 @@ from domain.carts import PricedLine
 from resolvers import carts as resolve
 from resolvers import catalog as resolve_catalog
 from resolvers.carts import CartView
-from schema.base import (
-    DisplayPrice,
-    Node,
-    StrawberryInfo,
-    global_id,
-    node_type,
-)
+from schema.base import DisplayPrice, Node, StrawberryInfo, global_id, node_type
 from schema.carts.inputs import REFERENCE_HELP
 from schema.catalog.types import Product
 from schema.payments import types as payment_types

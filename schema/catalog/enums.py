@@ -6,9 +6,7 @@ from domain.catalog import ProductSortField as DomainProductSortField
 from domain.catalog import Status
 from domain.customfields import CustomFieldEntity as DomainCustomFieldEntity
 from domain.customfields import CustomFieldType as DomainCustomFieldType
-from schema.base import (
-    describe_values,
-)
+from schema.base import describe_values
 
 ProductStatus = strawberry.enum(
     Status,
@@ -43,8 +41,7 @@ CustomFieldType = strawberry.enum(
 
 
 describe_values(
-    ProductStatus,
-    {"LIVE": "For sale: everyone sees it.", "DRAFT": "Hidden: only admins see it."},
+    ProductStatus, {"LIVE": "For sale: everyone sees it.", "DRAFT": "Hidden: only admins see it."}
 )
 
 

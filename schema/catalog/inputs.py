@@ -8,10 +8,7 @@ from strawberry.scalars import JSON
 
 from domain.catalog import ProductQuery
 from resolvers.ids import decode_id
-from schema.base import (
-    SortDirection,
-    described,
-)
+from schema.base import SortDirection, described
 from schema.catalog.enums import CustomFieldEntity, CustomFieldType, ProductSortField, ProductStatus
 
 

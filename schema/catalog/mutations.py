@@ -137,7 +137,7 @@ class CatalogMutation:
         return await tax_band_result(
             lambda: resolve.update_tax_band(
                 info.context, decode_id(id, "TaxBand"), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(
@@ -169,7 +169,7 @@ class CatalogMutation:
         return await currency_result(
             lambda: resolve.update_currency(
                 info.context, decode_id(id, "Currency"), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(
@@ -203,7 +203,7 @@ class CatalogMutation:
         return await product_result(
             lambda: resolve.update_product(
                 info.context, decode_id(id, "Product"), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(
@@ -233,7 +233,7 @@ class CatalogMutation:
         return await variation_result(
             lambda: resolve.create_variation(
                 info.context, decode_id(product_id, "Product", ["productId"]), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Rename a variation.")
@@ -246,7 +246,7 @@ class CatalogMutation:
         return await variation_result(
             lambda: resolve.update_variation(
                 info.context, decode_id(id, "Variation"), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(
@@ -285,12 +285,11 @@ class CatalogMutation:
         return await variation_option_result(
             lambda: resolve.update_option(
                 info.context, decode_id(id, "VariationOption"), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(
-        permission_classes=[IsAdmin],
-        description="Delete an option (rebuild children afterwards).",
+        permission_classes=[IsAdmin], description="Delete an option (rebuild children afterwards)."
     )
     async def variation_option_delete(
         self, info: StrawberryInfo, id: described(strawberry.ID, "Id of the option to delete.")
@@ -308,14 +307,12 @@ class CatalogMutation:
         ),
     )
     async def product_children_build(
-        self,
-        info: StrawberryInfo,
-        product_id: described(strawberry.ID, "The parent product."),
+        self, info: StrawberryInfo, product_id: described(strawberry.ID, "The parent product.")
     ) -> ProductPayload | None:
         return await product_result(
             lambda: resolve.build_children(
                 info.context, decode_id(product_id, "Product", ["productId"])
-            ),
+            )
         )
 
     # categories
@@ -341,7 +338,7 @@ class CatalogMutation:
         return await category_result(
             lambda: resolve.update_category(
                 info.context, decode_id(id, "Category"), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(
@@ -396,7 +393,7 @@ class CatalogMutation:
         return await brand_result(
             lambda: resolve.update_group(
                 info.context, BrandRow, decode_id(id, "Brand"), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(
@@ -428,7 +425,7 @@ class CatalogMutation:
         return await collection_result(
             lambda: resolve.update_group(
                 info.context, CollectionRow, decode_id(id, "Collection"), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(
@@ -467,7 +464,7 @@ class CatalogMutation:
         return await field_definition_result(
             lambda: resolve.update_field_definition(
                 info.context, decode_id(id, "FieldDefinition"), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(

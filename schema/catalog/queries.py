@@ -95,11 +95,7 @@ class CatalogQuery:
         description="One product by exactly one of id, slug or sku (storefronts: LIVE only)."
     )
     async def product(
-        self,
-        info: StrawberryInfo,
-        id: IdArg = None,
-        slug: SlugArg = None,
-        sku: SkuArg = None,
+        self, info: StrawberryInfo, id: IdArg = None, slug: SlugArg = None, sku: SkuArg = None
     ) -> Product | None:
         key = one_key(id=id, slug=slug, sku=sku)
         pk = maybe_decode_id(id, "Product") if id else None

@@ -88,21 +88,14 @@ class CustomerMutation:
     @strawberry.mutation(
         description="Create a customer account (any token). DUPLICATE when the email is taken."
     )
-    async def customer_register(
-        self,
-        info: StrawberryInfo,
-        input: RegisterArg,
-    ) -> CustomerPayload:
+    async def customer_register(self, info: StrawberryInfo, input: RegisterArg) -> CustomerPayload:
         return await customer_result(lambda: resolve.register(info.context, input_data(input)))
 
     @strawberry.mutation(
         description="Sign a customer in; INVALID_CREDENTIALS when the email or password is wrong."
     )
     async def customer_token_create(
-        self,
-        info: StrawberryInfo,
-        email: EmailArg,
-        password: PasswordArg,
+        self, info: StrawberryInfo, email: EmailArg, password: PasswordArg
     ) -> CustomerTokenPayload:
         async def run() -> dict[str, object]:
             token, expires_at, row = await resolve.sign_in(info.context, email, password)
@@ -128,10 +121,7 @@ class CustomerMutation:
         "an admin names the customer by id.",
     )
     async def customer_update(
-        self,
-        info: StrawberryInfo,
-        input: UpdateArg,
-        id: UpdatedCustomerArg = None,
+        self, info: StrawberryInfo, input: UpdateArg, id: UpdatedCustomerArg = None
     ) -> CustomerPayload | None:
         async def run() -> dict[str, object]:
             pk = _optional_customer_id(id, "id")
@@ -146,10 +136,7 @@ class CustomerMutation:
         "the customer named by customerId.",
     )
     async def customer_address_create(
-        self,
-        info: StrawberryInfo,
-        input: AddressArg,
-        customer_id: BookOwnerArg = None,
+        self, info: StrawberryInfo, input: AddressArg, customer_id: BookOwnerArg = None
     ) -> CustomerAddressPayload | None:
         async def run() -> dict[str, object]:
             owner = _optional_customer_id(customer_id, "customerId")
@@ -168,7 +155,7 @@ class CustomerMutation:
         return await address_result(
             lambda: resolve.update_address(
                 info.context, decode_id(id, "CustomerAddress"), input_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(

@@ -1,14 +1,12 @@
 """Customer object types; Node types also say how `node(id:)` fetches them."""
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
-from domain.customers import ADDRESS_FIELDS
 from models.customers import Customer as CustomerRow
 from models.customers import CustomerAddress as CustomerAddressRow
 from resolvers import customers as resolve
@@ -22,37 +20,9 @@ from schema.base import (
     global_id,
     node_type,
 )
-
-if TYPE_CHECKING:
-    from schema.orders.inputs import OrderFilter, OrderSort
-    from schema.orders.types import OrderConnection
-
-
-def _address_values(source: Mapping[str, Any] | object) -> dict[str, Any]:
-    if isinstance(source, Mapping):
-        return {name: source.get(name) for name in ADDRESS_FIELDS}
-    return {name: getattr(source, name) for name in ADDRESS_FIELDS}
-
-
-@strawberry.type(description="A postal address (billing or shipping).")
-class Address:
-    first_name: str = strawberry.field(description="Given name of the recipient.")
-    last_name: str = strawberry.field(description="Family name of the recipient.")
-    company_name: str | None = strawberry.field(description="Company, if any.")
-    phone_number: str | None = strawberry.field(description="Phone number for the carrier.")
-    line1: str = strawberry.field(description="First line of the street address.")
-    line2: str | None = strawberry.field(description="Second line of the street address.")
-    city: str = strawberry.field(description="City or town.")
-    county: str | None = strawberry.field(description="County or district.")
-    region: str | None = strawberry.field(description="State, province or region.")
-    postcode: str = strawberry.field(description="Postal or ZIP code.")
-    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code, e.g. US or GB.")
-    instructions: str | None = strawberry.field(description="Delivery instructions.")
-
-    @classmethod
-    def of(cls, source: Mapping[str, Any] | object) -> "Address":
-        """From a validated address dict (`domain.customers.validate_address`) or a row."""
-        return cls(**_address_values(source))
+from schema.core.types import Address, address_values
+from schema.orders.inputs import OrderFilter, OrderSort
+from schema.orders.types import OrderConnection, order_connection
 
 
 @strawberry.type(description="An address saved in a customer's address book.")
@@ -66,7 +36,7 @@ class CustomerAddress(Address, Node):
             id=global_id("CustomerAddress", row.id),
             created_at=row.created_at,
             updated_at=row.updated_at,
-            **_address_values(row),
+            **address_values(row),
         )
 
 
@@ -139,15 +109,14 @@ class Me:
         last: LastArg = None,
         before: BeforeArg = None,
         filter: Annotated[
-            Annotated["OrderFilter", strawberry.lazy("schema.orders.inputs")] | None,
+            OrderFilter | None,
             strawberry.argument(description="Which orders (every given condition holds)."),
         ] = None,
         sort_by: Annotated[
-            Annotated["OrderSort", strawberry.lazy("schema.orders.inputs")] | None,
+            OrderSort | None,
             strawberry.argument(description="Sort order (default CREATED_AT DESC)."),
         ] = None,
-    ) -> Annotated["OrderConnection", strawberry.lazy("schema.orders.types")]:
-        from schema.orders.types import order_connection  # here: schema.orders imports this module
+    ) -> OrderConnection:
 
         pages = (first, after, last, before)
         return await order_connection(info, pages, filter, sort_by, self.customer_id)

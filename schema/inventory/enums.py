@@ -4,9 +4,7 @@ import strawberry
 
 from domain.inventory import StockAction as DomainStockAction
 from domain.inventory import StockStatus as DomainStockStatus
-from schema.base import (
-    describe_values,
-)
+from schema.base import describe_values
 
 StockStatus = strawberry.enum(
     DomainStockStatus, name="StockStatus", description="Stock level as shoppers may see it."

@@ -2,9 +2,7 @@
 
 import strawberry
 
-from schema.base import (
-    described,
-)
+from schema.base import described
 from schema.inventory.enums import StockAction
 
 

@@ -6,12 +6,7 @@ import strawberry
 
 from resolvers import inventory as resolve
 from resolvers.ids import decode_id
-from schema.base import (
-    IsAdmin,
-    StrawberryInfo,
-    UserError,
-    mutate,
-)
+from schema.base import IsAdmin, StrawberryInfo, UserError, mutate
 from schema.inventory.inputs import ProductIdArg, StockTransactionInput
 from schema.inventory.types import Stock, StockTransaction
 

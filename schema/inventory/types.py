@@ -9,12 +9,7 @@ from domain.inventory import StockAction as DomainStockAction
 from models.catalog import Product as ProductRow
 from models.inventory import StockTransaction as StockTransactionRow
 from resolvers import inventory as resolve
-from schema.base import (
-    Node,
-    StrawberryInfo,
-    global_id,
-    node_type,
-)
+from schema.base import Node, StrawberryInfo, global_id, node_type
 from schema.inventory.enums import StockAction
 
 

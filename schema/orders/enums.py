@@ -3,9 +3,7 @@
 import strawberry
 
 from domain import orders as domain
-from schema.base import (
-    describe_values,
-)
+from schema.base import describe_values
 
 OrderStatus = strawberry.enum(
     domain.OrderStatus,
@@ -52,8 +50,7 @@ describe_values(
 
 
 describe_values(
-    OrderShippingStatus,
-    {"UNFULFILLED": "Not shipped yet.", "FULFILLED": "Shipped (orderFulfill)."},
+    OrderShippingStatus, {"UNFULFILLED": "Not shipped yet.", "FULFILLED": "Shipped (orderFulfill)."}
 )
 
 

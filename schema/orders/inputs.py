@@ -7,11 +7,8 @@ from strawberry.scalars import JSON
 
 from domain import orders as domain
 from domain.carts import MAX_LINE_QUANTITY
-from schema.base import (
-    SortDirection,
-    described,
-)
-from schema.customers.inputs import AddressInput
+from schema.base import SortDirection, described
+from schema.core.inputs import AddressInput
 from schema.orders.enums import OrderPaymentStatus, OrderShippingStatus, OrderSortField, OrderStatus
 
 

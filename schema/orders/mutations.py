@@ -3,14 +3,7 @@
 import strawberry
 
 from resolvers import orders as resolve
-from schema.base import (
-    IsAdmin,
-    StrawberryInfo,
-    UserError,
-    input_data,
-    mutate,
-    row_result,
-)
+from schema.base import IsAdmin, StrawberryInfo, UserError, input_data, mutate, row_result
 from schema.orders.inputs import CheckoutArg, OrderCreateArg, OrderUpdateArg, ReferenceArg
 from schema.orders.types import Order, OrderId
 
@@ -45,10 +38,7 @@ class OrderMutation:
         "(X-Currency)."
     )
     async def cart_checkout(
-        self,
-        info: StrawberryInfo,
-        reference: ReferenceArg,
-        input: CheckoutArg,
+        self, info: StrawberryInfo, reference: ReferenceArg, input: CheckoutArg
     ) -> CheckoutPayload:
         return await order_result(
             lambda: resolve.checkout(info.context, reference, input_data(input))
@@ -59,9 +49,7 @@ class OrderMutation:
         description="Create an order without a cart (admin only), with checkout's rules.",
     )
     async def order_create(
-        self,
-        info: StrawberryInfo,
-        input: OrderCreateArg,
+        self, info: StrawberryInfo, input: OrderCreateArg
     ) -> OrderPayload | None:
         async def run() -> dict[str, object]:
             return {"order": Order.of(await resolve.create_order(info.context, input_data(input)))}
@@ -74,10 +62,7 @@ class OrderMutation:
         "order (INVALID_TRANSITION otherwise).",
     )
     async def order_update(
-        self,
-        info: StrawberryInfo,
-        id: OrderId,
-        input: OrderUpdateArg,
+        self, info: StrawberryInfo, id: OrderId, input: OrderUpdateArg
     ) -> OrderPayload | None:
         return await order_result(lambda: resolve.update_order(info.context, id, input_data(input)))
 

@@ -5,10 +5,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from resolvers import orders as resolve
-from schema.base import (
-    IsAdminOrCustomer,
-    StrawberryInfo,
-)
+from schema.base import IsAdminOrCustomer, StrawberryInfo
 from schema.orders.types import Order, OrderId
 
 

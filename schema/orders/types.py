@@ -29,7 +29,7 @@ from schema.base import (
 )
 from schema.base import Money as MoneyType
 from schema.catalog.types import Product
-from schema.customers.types import Address
+from schema.core.types import Address
 from schema.orders.enums import OrderPaymentStatus, OrderShippingStatus, OrderStatus
 from schema.orders.inputs import OrderFilter, OrderSort
 from schema.payments import types as payment_types

@@ -5,9 +5,7 @@ from enum import Enum
 import strawberry
 
 from domain.payments import Method
-from schema.base import (
-    describe_values,
-)
+from schema.base import describe_values
 
 TransactionMethod = strawberry.enum(
     Method,

@@ -3,9 +3,7 @@
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.base import (
-    described,
-)
+from schema.base import described
 from schema.payments.enums import PaymentMethod
 
 

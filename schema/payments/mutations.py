@@ -9,13 +9,7 @@ from domain.errors import DomainError, DomainErrors
 from domain.payments import Outcome
 from resolvers import payments as resolve
 from resolvers.ids import decode_id
-from schema.base import (
-    IsAdmin,
-    StrawberryInfo,
-    UserError,
-    input_data,
-    row_result,
-)
+from schema.base import IsAdmin, StrawberryInfo, UserError, input_data, row_result
 from schema.orders import types as orders
 from schema.payments.inputs import GatewayInput, OrderIdArg, OrderPayInput, TransactionIdArg
 from schema.payments.types import Gateway, Order, Transaction

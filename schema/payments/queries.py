@@ -3,9 +3,7 @@
 import strawberry
 
 from resolvers import payments as resolve
-from schema.base import (
-    StrawberryInfo,
-)
+from schema.base import StrawberryInfo
 from schema.payments.types import Gateway
 
 

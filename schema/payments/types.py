@@ -12,14 +12,7 @@ from domain.payments import Method
 from models.payments import Gateway as GatewayRow
 from models.payments import PaymentTransaction as TransactionRow
 from resolvers import payments as resolve
-from schema.base import (
-    IsAdmin,
-    Money,
-    Node,
-    StrawberryInfo,
-    global_id,
-    node_type,
-)
+from schema.base import IsAdmin, Money, Node, StrawberryInfo, global_id, node_type
 from schema.payments.enums import TransactionMethod, TransactionStatus
 
 Order = Annotated["Order", strawberry.lazy("schema.orders.types")]

@@ -4,12 +4,7 @@ import strawberry
 
 from resolvers import shipping as resolve
 from resolvers.ids import decode_id
-from schema.base import (
-    IsAdmin,
-    StrawberryInfo,
-    UserError,
-    row_result,
-)
+from schema.base import IsAdmin, StrawberryInfo, UserError, row_result
 from schema.shipping.inputs import MethodIdArg, MethodInputArg
 from schema.shipping.types import ShippingMethod, _method_data
 
@@ -44,7 +39,7 @@ class ShippingMutation:
         return await shipping_method_result(
             lambda: resolve.update_method(
                 info.context, decode_id(id, "ShippingMethod"), _method_data(input)
-            ),
+            )
         )
 
     @strawberry.mutation(

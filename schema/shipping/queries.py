@@ -4,9 +4,7 @@ import strawberry
 
 from resolvers import shipping as resolve
 from resolvers.ids import maybe_decode_id
-from schema.base import (
-    StrawberryInfo,
-)
+from schema.base import StrawberryInfo
 from schema.shipping.inputs import MethodIdArg
 from schema.shipping.types import ShippingMethod
 

@@ -9,14 +9,7 @@ from models.shipping import ShippingMethod as ShippingMethodRow
 from resolvers import catalog as resolve_catalog
 from resolvers import shipping as resolve
 from resolvers.ids import decode_id
-from schema.base import (
-    DisplayPrice,
-    Node,
-    StrawberryInfo,
-    global_id,
-    input_data,
-    node_type,
-)
+from schema.base import DisplayPrice, Node, StrawberryInfo, global_id, input_data, node_type
 from schema.catalog.types import TaxBand
 from schema.shipping.inputs import ShippingMethodInput
 
