@@ -1,5 +1,6 @@
-"""Schema assembly: each area contributes its Query and Mutation types (QUERIES, MUTATIONS)
-and, if it has any, its Subscription types (SUBSCRIPTIONS)."""
+"""Schema assembly: each area contributes its Query and Mutation types (QUERIES, MUTATIONS),
+if it has any its Subscription types (SUBSCRIPTIONS), and the Node types `node(id:)` finds
+(NODE_TYPES, each resolving itself with its `resolve_node` classmethod)."""
 
 from graphql import GraphQLError
 from strawberry import Schema
@@ -9,15 +10,25 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from models.settings import Settings
-from schema import carts, catalog, core, customers, inventory, orders, payments, shipping
+from schema import carts, catalog, customers, inventory, orders, payments, shipping
+from schema.base import Node
+from schema.core.queries import node_query
 from schema.cost import query_cost_extension
 from schema.errors import ClientSafeErrors
 from schema.limits import CheckedValidation, checked_validation
 from schema.observability import RecordOperations
 from schema.promotions import area as promotions
 
-AREAS = (core, catalog, shipping, customers, carts, orders, payments, inventory, promotions)
-QUERY_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.QUERIES)
+AREAS = (catalog, shipping, customers, carts, orders, payments, inventory, promotions)
+NODE_TYPES: dict[str, type[Node]] = {
+    t.__strawberry_definition__.name: t  # type: ignore[attr-defined]
+    for area in AREAS
+    for t in area.NODE_TYPES
+}
+QUERY_TYPES: tuple[type, ...] = (
+    node_query(NODE_TYPES),
+    *(t for area in AREAS for t in area.QUERIES),
+)
 MUTATION_TYPES: tuple[type, ...] = tuple(t for area in AREAS for t in area.MUTATIONS)
 SUBSCRIPTION_TYPES: tuple[type, ...] = tuple(
     t for area in AREAS for t in getattr(area, "SUBSCRIPTIONS", ())

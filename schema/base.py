@@ -16,7 +16,7 @@ from domain.errors import DomainError, DomainErrors
 from domain.errors import ErrorCode as DomainErrorCode
 from domain.pagination import Page, PageRequest, PaginationError
 from resolvers.context import Context, PublicError
-from resolvers.ids import encode_id, parse_id
+from resolvers.ids import encode_id
 
 T = TypeVar("T")
 Row = TypeVar("Row")
@@ -186,30 +186,15 @@ class SortDirection(Enum):
 class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global id (Relay).")
 
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Node | None":
+        """The object of this type with primary key `pk`, if the caller may see it: what
+        `node(id:)` answers. Every Node type says how (its area lists it in NODE_TYPES)."""
+        raise NotImplementedError(cls.__name__)
+
 
 def global_id(type_name: str, pk: uuid.UUID) -> strawberry.ID:
     return strawberry.ID(encode_id(type_name, pk))
-
-
-NodeResolver = Callable[[StrawberryInfo, uuid.UUID], Awaitable[Node | None]]
-NODE_RESOLVERS: dict[str, NodeResolver] = {}
-
-
-def node_type(type_name: str) -> Callable[[NodeResolver], NodeResolver]:
-    """Register how `node(id:)` fetches objects of `type_name` (with the caller's visibility)."""
-
-    def register(resolver: NodeResolver) -> NodeResolver:
-        NODE_RESOLVERS[type_name] = resolver
-        return resolver
-
-    return register
-
-
-async def resolve_node(info: StrawberryInfo, id: strawberry.ID) -> Node | None:
-    parsed = parse_id(id)
-    if parsed is None or parsed[0] not in NODE_RESOLVERS:
-        return None
-    return await NODE_RESOLVERS[parsed[0]](info, parsed[1])
 
 
 @strawberry.type(description="Where a page sits in the whole list (Relay).")

@@ -10,7 +10,7 @@ from domain.carts import PricedLine
 from resolvers import carts as resolve
 from resolvers import catalog as resolve_catalog
 from resolvers.carts import CartView
-from schema.base import DisplayPrice, Node, StrawberryInfo, global_id, node_type
+from schema.base import DisplayPrice, Node, StrawberryInfo, global_id
 from schema.carts.inputs import REFERENCE_HELP
 from schema.catalog.types import Product
 from schema.payments import types as payment_types
@@ -55,11 +55,11 @@ class CartItem(Node):
             product_id=line.product_id,
         )
 
-
-@node_type("CartItem")
-async def _cart_item_node(info: StrawberryInfo, pk: uuid.UUID) -> CartItem | None:
-    priced = await resolve.item_view(info.context, pk)
-    return CartItem.of(priced) if priced else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "CartItem | None":
+        """What `node(id:)` answers for this type's ids."""
+        priced = await resolve.item_view(info.context, pk)
+        return cls.of(priced) if priced else None
 
 
 @strawberry.type(

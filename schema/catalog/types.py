@@ -34,7 +34,6 @@ from schema.base import (
     SortDirection,
     StrawberryInfo,
     global_id,
-    node_type,
     page_request,
 )
 from schema.catalog.enums import CustomFieldEntity, CustomFieldType, ProductStatus
@@ -52,11 +51,11 @@ class TaxBand(Node):
     def of(cls, row: TaxBandRow) -> "TaxBand":
         return cls(id=global_id("TaxBand", row.id), name=row.name, rate=row.rate)
 
-
-@node_type("TaxBand")
-async def _tax_band_node(info: StrawberryInfo, pk: object) -> TaxBand | None:
-    row = await resolve.tax_band(info.context, pk)  # type: ignore[arg-type]
-    return TaxBand.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "TaxBand | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.tax_band(info.context, pk)
+        return cls.of(row) if row else None
 
 
 @strawberry.type(description="A currency prices can show in (request header X-Currency).")
@@ -90,11 +89,11 @@ class Currency(Node):
             is_default=row.is_default,
         )
 
-
-@node_type("Currency")
-async def _currency_node(info: StrawberryInfo, pk: object) -> Currency | None:
-    row = await resolve.currency(info.context, pk, None)  # type: ignore[arg-type]
-    return Currency.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Currency | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.currency(info.context, pk, None)
+        return cls.of(row) if row else None
 
 
 @strawberry.type(description="A product image, hosted anywhere.")
@@ -220,11 +219,11 @@ class Product(Node):
     async def custom_fields(self, info: StrawberryInfo) -> JSON:
         return await resolve.custom_fields(info.context, "PRODUCT", self.row.custom_fields)
 
-
-@node_type("Product")
-async def _product_node(info: StrawberryInfo, pk: uuid.UUID) -> Product | None:
-    row = await resolve.product(info.context, pk)
-    return Product.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Product | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.product(info.context, pk)
+        return cls.of(row) if row else None
 
 
 async def product_connection(
@@ -301,11 +300,11 @@ class Category(Node):
             info, first, after, last, before, filter, sort_by, category_id=self.row.id
         )
 
-
-@node_type("Category")
-async def _category_node(info: StrawberryInfo, pk: uuid.UUID) -> Category | None:
-    row = await resolve.category(info.context, pk)
-    return Category.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Category | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.category(info.context, pk)
+        return cls.of(row) if row else None
 
 
 def _group_fields(kind: str) -> str:
@@ -341,6 +340,12 @@ class Brand(Node):
             info, first, after, last, before, filter, sort_by, brand_id=self.row.id
         )
 
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Brand | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.brand(info.context, pk)
+        return cls.of(row) if row else None
+
 
 @strawberry.type(description=_group_fields("collection (e.g. Summer sale, Bestsellers)"))
 class Collection(Node):
@@ -371,6 +376,12 @@ class Collection(Node):
             info, first, after, last, before, filter, sort_by, collection_id=self.row.id
         )
 
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Collection | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.collection(info.context, pk)
+        return cls.of(row) if row else None
+
 
 def _group_values(kind: str, row: BrandRow | CollectionRow) -> dict[str, Any]:
     return {
@@ -382,18 +393,6 @@ def _group_values(kind: str, row: BrandRow | CollectionRow) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
-
-
-@node_type("Brand")
-async def _brand_node(info: StrawberryInfo, pk: uuid.UUID) -> Brand | None:
-    row = await resolve.brand(info.context, pk)
-    return Brand.of(row) if row else None
-
-
-@node_type("Collection")
-async def _collection_node(info: StrawberryInfo, pk: uuid.UUID) -> Collection | None:
-    row = await resolve.collection(info.context, pk)
-    return Collection.of(row) if row else None
 
 
 @strawberry.type(description="One option of a variation (e.g. Red) and its modifiers.")
@@ -420,6 +419,12 @@ class VariationOption(Node):
             position=row.position,
         )
 
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "VariationOption | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.option(info.context, pk)
+        return cls.of(row) if row else None
+
 
 @strawberry.type(description="An option axis of a product, e.g. Size or Colour.")
 class Variation(Node):
@@ -437,17 +442,11 @@ class Variation(Node):
     async def options(self, info: StrawberryInfo) -> list[VariationOption]:
         return [VariationOption.of(r) for r in await resolve.options(info.context, self.row.id)]
 
-
-@node_type("Variation")
-async def _variation_node(info: StrawberryInfo, pk: uuid.UUID) -> Variation | None:
-    row = await resolve.variation(info.context, pk)
-    return Variation.of(row) if row else None
-
-
-@node_type("VariationOption")
-async def _option_node(info: StrawberryInfo, pk: uuid.UUID) -> VariationOption | None:
-    row = await resolve.option(info.context, pk)
-    return VariationOption.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Variation | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.variation(info.context, pk)
+        return cls.of(row) if row else None
 
 
 @strawberry.type(description="A custom field products, orders or customers can carry.")
@@ -477,8 +476,8 @@ class FieldDefinition(Node):
             updated_at=row.updated_at,
         )
 
-
-@node_type("FieldDefinition")
-async def _field_definition_node(info: StrawberryInfo, pk: uuid.UUID) -> FieldDefinition | None:
-    row = await resolve.field_definition(info.context, pk)
-    return FieldDefinition.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "FieldDefinition | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.field_definition(info.context, pk)
+        return cls.of(row) if row else None

@@ -1,7 +1,2 @@
-"""Root fields that belong to no single area: `node(id:)`."""
-
-from schema.core.queries import CoreQuery
-
-QUERIES: tuple[type, ...] = (CoreQuery,)
-MUTATIONS: tuple[type, ...] = ()
-MUTATIONS: tuple[type, ...] = ()
+"""What belongs to no single area: the `node(id:)` root field (made by schema assembly from
+every area's NODE_TYPES) and the types several areas share (Address, AddressInput)."""

@@ -18,7 +18,6 @@ from schema.base import (
     Node,
     StrawberryInfo,
     global_id,
-    node_type,
 )
 from schema.core.types import Address, address_values
 from schema.orders.inputs import OrderFilter, OrderSort
@@ -39,11 +38,11 @@ class CustomerAddress(Address, Node):
             **address_values(row),
         )
 
-
-@node_type("CustomerAddress")
-async def _address_node(info: StrawberryInfo, pk: uuid.UUID) -> CustomerAddress | None:
-    row = await resolve.visible_address(info.context, pk)
-    return CustomerAddress.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "CustomerAddress | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.visible_address(info.context, pk)
+        return cls.of(row) if row else None
 
 
 @strawberry.type(
@@ -75,11 +74,11 @@ class Customer(Node):
             updated_at=row.updated_at,
         )
 
-
-@node_type("Customer")
-async def _customer_node(info: StrawberryInfo, pk: uuid.UUID) -> Customer | None:
-    row = await resolve.visible_customer(info.context, pk)
-    return Customer.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Customer | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.visible_customer(info.context, pk)
+        return cls.of(row) if row else None
 
 
 @strawberry.type(description="The signed-in customer's own account (needs X-Customer-Token).")

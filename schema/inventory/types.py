@@ -9,7 +9,7 @@ from domain.inventory import StockAction as DomainStockAction
 from models.catalog import Product as ProductRow
 from models.inventory import StockTransaction as StockTransactionRow
 from resolvers import inventory as resolve
-from schema.base import Node, StrawberryInfo, global_id, node_type
+from schema.base import Node, StrawberryInfo, global_id
 from schema.inventory.enums import StockAction
 
 
@@ -68,10 +68,10 @@ class StockTransaction(Node):
             created_at=row.created_at,
         )
 
-
-@node_type("StockTransaction")
-async def _stock_transaction_node(info: StrawberryInfo, pk: object) -> StockTransaction | None:
-    if not info.context.is_admin:
-        return None
-    row = await resolve.stock_transaction(info.context, pk)  # type: ignore[arg-type]
-    return StockTransaction.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "StockTransaction | None":
+        """What `node(id:)` answers for this type's ids."""
+        if not info.context.is_admin:
+            return None
+        row = await resolve.stock_transaction(info.context, pk)
+        return cls.of(row) if row else None

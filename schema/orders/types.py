@@ -24,7 +24,6 @@ from schema.base import (
     StrawberryInfo,
     described,
     global_id,
-    node_type,
     page_request,
 )
 from schema.base import Money as MoneyType
@@ -101,14 +100,14 @@ class OrderItem(Node):
             product_id=row.product_id,
         )
 
-
-@node_type("OrderItem")
-async def _order_item_node(info: StrawberryInfo, pk: uuid.UUID) -> OrderItem | None:
-    found = await resolve.visible_order_item(info.context, pk)
-    if found is None:
-        return None
-    item, order = found
-    return OrderItem.of(item, await resolve.currency_of(info.context, order))
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "OrderItem | None":
+        """What `node(id:)` answers for this type's ids."""
+        found = await resolve.visible_order_item(info.context, pk)
+        if found is None:
+            return None
+        item, order = found
+        return cls.of(item, await resolve.currency_of(info.context, order))
 
 
 @strawberry.type(description="The shipping method chosen at checkout and the price charged.")
@@ -284,11 +283,11 @@ class Order(Node):
             row=row,
         )
 
-
-@node_type("Order")
-async def _order_node(info: StrawberryInfo, pk: uuid.UUID) -> Order | None:
-    row = await resolve.visible_order(info.context, pk)
-    return Order.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Order | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.visible_order(info.context, pk)
+        return cls.of(row) if row else None
 
 
 @strawberry.type(description="A page of orders.")

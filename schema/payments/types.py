@@ -12,7 +12,7 @@ from domain.payments import Method
 from models.payments import Gateway as GatewayRow
 from models.payments import PaymentTransaction as TransactionRow
 from resolvers import payments as resolve
-from schema.base import IsAdmin, Money, Node, StrawberryInfo, global_id, node_type
+from schema.base import IsAdmin, Money, Node, StrawberryInfo, global_id
 from schema.payments.enums import TransactionMethod, TransactionStatus
 
 Order = Annotated["Order", strawberry.lazy("schema.orders.types")]
@@ -106,11 +106,11 @@ class Transaction(Node):
             row=row,
         )
 
-
-@node_type("Transaction")
-async def _transaction_node(info: StrawberryInfo, pk: uuid.UUID) -> Transaction | None:
-    row = await resolve.transaction(info.context, pk)
-    return Transaction.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Transaction | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.transaction(info.context, pk)
+        return cls.of(row) if row else None
 
 
 async def order_transactions(info: StrawberryInfo, order_id: uuid.UUID) -> list[Transaction]:

@@ -21,7 +21,6 @@ from schema.base import (
     StrawberryInfo,
     describe_values,
     global_id,
-    node_type,
 )
 from schema.base import Money as MoneyType
 from schema.catalog.types import Category, Product
@@ -112,13 +111,13 @@ class Promotion(Node):
             row=row,
         )
 
-
-@node_type("Promotion")
-async def _promotion_node(info: StrawberryInfo, pk: uuid.UUID) -> Promotion | None:
-    if not info.context.is_admin:
-        return None
-    row = await resolve.promotion(info.context, pk)
-    return Promotion.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Promotion | None":
+        """What `node(id:)` answers for this type's ids."""
+        if not info.context.is_admin:
+            return None
+        row = await resolve.promotion(info.context, pk)
+        return cls.of(row) if row else None
 
 
 @strawberry.type(description="A page of promotions.")

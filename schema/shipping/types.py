@@ -9,7 +9,7 @@ from models.shipping import ShippingMethod as ShippingMethodRow
 from resolvers import catalog as resolve_catalog
 from resolvers import shipping as resolve
 from resolvers.ids import decode_id
-from schema.base import DisplayPrice, Node, StrawberryInfo, global_id, input_data, node_type
+from schema.base import DisplayPrice, Node, StrawberryInfo, global_id, input_data
 from schema.catalog.types import TaxBand
 from schema.shipping.inputs import ShippingMethodInput
 
@@ -64,11 +64,11 @@ class ShippingMethod(Node):
             row=row,
         )
 
-
-@node_type("ShippingMethod")
-async def _method_node(info: StrawberryInfo, pk: uuid.UUID) -> ShippingMethod | None:
-    row = await resolve.visible_method(info.context, pk)
-    return ShippingMethod.of(row) if row else None
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "ShippingMethod | None":
+        """What `node(id:)` answers for this type's ids."""
+        row = await resolve.visible_method(info.context, pk)
+        return cls.of(row) if row else None
 
 
 def _method_data(input: ShippingMethodInput) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The code's shape: imports point down the layers and never go round in a circle."""
+"""The code's shape: imports point down the layers and never go round in a circle; every Node
+type is found by node(id:)."""
 
 import subprocess
 import sys
@@ -70,3 +71,22 @@ def test_layers_contract_is_kept() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 kept, 0 broken" in result.stdout
+
+
+def test_every_node_type_is_listed_and_resolves_itself() -> None:
+    """`node(id:)` finds every type that implements Node: each is in its area's NODE_TYPES and
+    has its own `resolve_node`."""
+    from models.settings import Settings
+    from schema import NODE_TYPES, build_schema
+    from schema.base import Node
+
+    schema = build_schema(Settings())
+    implementers = {
+        name
+        for name, kind in schema._schema.type_map.items()
+        if any(i.name == "Node" for i in getattr(kind, "interfaces", ()))
+    }
+    assert implementers == set(NODE_TYPES)
+    assert all(
+        t.resolve_node.__func__ is not Node.resolve_node.__func__ for t in NODE_TYPES.values()
+    )
