@@ -123,15 +123,6 @@ async def get_customer(session: AsyncSession, pk: uuid.UUID) -> Customer | None:
     return await session.get(Customer, pk)
 
 
-async def customers_by_ids(
-    session: AsyncSession, ids: Sequence[uuid.UUID]
-) -> list[Customer | None]:
-    """Customers in the order of `ids` (None where there is none), in one query."""
-    rows = (await session.scalars(select(Customer).where(Customer.id.in_(ids)))).all()
-    by_id = {r.id: r for r in rows}
-    return [by_id.get(i) for i in ids]
-
-
 async def find_customer_by_email(session: AsyncSession, email: str) -> Customer | None:
     """The customer registered with `email` (any letter case), or None (also for a malformed one)."""
     try:

@@ -896,11 +896,6 @@ async def order_page(
     return await paginate(session, order_query(where, customer_id), keys, descending, request)
 
 
-async def orders_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Order | None]:
-    by_id = {o.id: o for o in (await session.scalars(select(Order).where(Order.id.in_(ids)))).all()}
-    return [by_id.get(i) for i in ids]
-
-
 async def order_item(session: AsyncSession, item_id: uuid.UUID) -> OrderItem | None:
     return await session.get(OrderItem, item_id)
 

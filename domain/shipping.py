@@ -7,7 +7,7 @@ bound does not limit. Only enabled methods are ever eligible.
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -69,28 +69,6 @@ async def eligible_methods(
     return list((await session.scalars(stmt)).all())
 
 
-async def require_eligible(
-    session: AsyncSession,
-    pk: uuid.UUID,
-    subtotal: int,
-    weight: int,
-    field: Sequence[str] = ("input", "shippingMethodId"),
-) -> ShippingMethod:
-    """The chosen method for a checkout: NOT_FOUND when there is no such method,
-    SHIPPING_METHOD_NOT_ELIGIBLE when it is disabled or the cart is outside its bounds."""
-    method = await session.get(ShippingMethod, pk)
-    if method is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "no shipping method with that id", field)
-    if not is_eligible(method, subtotal, weight):
-        raise DomainError(
-            ErrorCode.SHIPPING_METHOD_NOT_ELIGIBLE,
-            f"shipping method {method.slug!r} is not available for this cart"
-            f" (subtotal {subtotal}, weight {weight} g)",
-            field,
-        )
-    return method
-
-
 # --- reads -----------------------------------------------------------------------------
 
 
@@ -99,15 +77,6 @@ async def list_methods(session: AsyncSession, include_disabled: bool) -> list[Sh
     if not include_disabled:
         stmt = stmt.where(ShippingMethod.enabled)  # type: ignore[arg-type]
     return list((await session.scalars(stmt)).all())
-
-
-async def methods_by_ids(
-    session: AsyncSession, ids: Sequence[uuid.UUID]
-) -> list[ShippingMethod | None]:
-    """Methods in the order of `ids` (None where there is none), in one query."""
-    stmt = select(ShippingMethod).where(ShippingMethod.id.in_(ids))  # type: ignore[attr-defined]
-    by_id = {r.id: r for r in (await session.scalars(stmt)).all()}
-    return [by_id.get(i) for i in ids]
 
 
 # --- writes ----------------------------------------------------------------------------

@@ -1,12 +1,16 @@
 """Column types and helpers shared by every table."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, String, TypeDecorator
+from sqlalchemy import DateTime, String, TypeDecorator, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+Row = TypeVar("Row")
 
 
 def new_id() -> uuid.UUID:
@@ -49,3 +53,13 @@ class DecimalText(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)
+
+
+async def rows_by_ids(
+    session: AsyncSession, model: type[Row], ids: Sequence[uuid.UUID]
+) -> list[Row | None]:
+    """Rows of `model` in the order of `ids` (None where there is none), in one query."""
+    id_column: Any = model.id  # type: ignore[attr-defined]
+    rows = (await session.scalars(select(model).where(id_column.in_(ids)))).all()
+    by_id = {row.id: row for row in rows}  # type: ignore[attr-defined]
+    return [by_id.get(pk) for pk in ids]

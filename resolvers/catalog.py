@@ -28,18 +28,11 @@ from models.catalog import (
     VariationOption,
 )
 from resolvers.context import Context
-from resolvers.ids import maybe_decode_id
-
-
-async def load_tax_bands(ctx: Context, ids: Sequence[uuid.UUID]) -> list[TaxBand | None]:
-    async with ctx.read() as session:
-        rows = (await session.scalars(select(TaxBand).where(TaxBand.id.in_(ids)))).all()
-    by_id = {r.id: r for r in rows}
-    return [by_id.get(i) for i in ids]
+from resolvers.ids import pk_or_no_row
 
 
 async def tax_band(ctx: Context, pk: uuid.UUID) -> TaxBand | None:
-    return await ctx.loader(load_tax_bands).load(pk)
+    return await ctx.load_by_ids(TaxBand).load(pk)
 
 
 async def tax_bands(ctx: Context) -> Sequence[TaxBand]:
@@ -105,16 +98,9 @@ def visible(ctx: Context, row: Product | Brand | Collection | None) -> bool:
     return row is not None and (ctx.is_admin or row.status == catalog.Status.LIVE.value)
 
 
-async def load_products(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Product | None]:
-    async with ctx.read() as session:
-        rows = (await session.scalars(select(Product).where(Product.id.in_(ids)))).all()
-    by_id = {r.id: r for r in rows}
-    return [by_id.get(i) for i in ids]
-
-
 async def product_row(ctx: Context, pk: uuid.UUID) -> Product | None:
     """Any product by id, whatever its status (for cart and order lines that show theirs)."""
-    return await ctx.loader(load_products).load(pk)
+    return await ctx.load_by_ids(Product).load(pk)
 
 
 async def product(ctx: Context, pk: uuid.UUID | None) -> Product | None:
@@ -209,24 +195,15 @@ async def delete_product(ctx: Context, pk: uuid.UUID) -> Product:
         return await catalog.delete_product(session, pk)
 
 
-NO_ROW = uuid.UUID(int=0)
-"""Stands for a global id that names no row of the wanted type: the domain then reports it as
-NOT_FOUND together with every other problem of the input."""
-
-
-def _pk(global_id: str, kind: str) -> uuid.UUID:
-    return maybe_decode_id(global_id, kind) or NO_ROW
-
-
 def _decode_product_ids(data: dict[str, Any]) -> dict[str, Any]:
     """Global ids of a product input as primary keys."""
     data = dict(data)
     for key, kind in (("tax_band_id", "TaxBand"), ("brand_id", "Brand")):
         if data.get(key) is not None:
-            data[key] = _pk(data[key], kind)
+            data[key] = pk_or_no_row(data[key], kind)
     for key, kind in (("category_ids", "Category"), ("collection_ids", "Collection")):
         if data.get(key) is not None:
-            data[key] = [_pk(g, kind) for g in data[key]]
+            data[key] = [pk_or_no_row(g, kind) for g in data[key]]
     return data
 
 
@@ -271,27 +248,13 @@ async def product_collections(ctx: Context, product_id: uuid.UUID) -> list[Colle
     return await ctx.loader(load_product_collections).load(product_id)
 
 
-async def load_brands(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Brand | None]:
-    async with ctx.read() as session:
-        rows = (await session.scalars(select(Brand).where(Brand.id.in_(ids)))).all()
-    by_id = {r.id: r for r in rows}
-    return [by_id.get(i) for i in ids]
-
-
-async def load_collections(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Collection | None]:
-    async with ctx.read() as session:
-        rows = (await session.scalars(select(Collection).where(Collection.id.in_(ids)))).all()
-    by_id = {r.id: r for r in rows}
-    return [by_id.get(i) for i in ids]
-
-
 async def brand(ctx: Context, pk: uuid.UUID | None) -> Brand | None:
-    row = await ctx.loader(load_brands).load(pk) if pk else None
+    row = await ctx.load_by_ids(Brand).load(pk) if pk else None
     return row if visible(ctx, row) else None
 
 
 async def collection(ctx: Context, pk: uuid.UUID | None) -> Collection | None:
-    row = await ctx.loader(load_collections).load(pk) if pk else None
+    row = await ctx.load_by_ids(Collection).load(pk) if pk else None
     return row if visible(ctx, row) else None
 
 
@@ -334,15 +297,8 @@ async def delete_group(ctx: Context, model: Any, pk: uuid.UUID) -> Any:
 # --- the category tree -----------------------------------------------------------------
 
 
-async def load_categories(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Category | None]:
-    async with ctx.read() as session:
-        rows = (await session.scalars(select(Category).where(Category.id.in_(ids)))).all()
-    by_id = {r.id: r for r in rows}
-    return [by_id.get(i) for i in ids]
-
-
 async def category(ctx: Context, pk: uuid.UUID | None) -> Category | None:
-    return await ctx.loader(load_categories).load(pk) if pk else None
+    return await ctx.load_by_ids(Category).load(pk) if pk else None
 
 
 async def category_by_slug(ctx: Context, slug: str) -> Category | None:
@@ -390,7 +346,7 @@ async def update_category(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> 
 
 def _decode_parent(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("parent_id") is not None:
-        data = {**data, "parent_id": _pk(data["parent_id"], "Category")}
+        data = {**data, "parent_id": pk_or_no_row(data["parent_id"], "Category")}
     return data
 
 
@@ -399,7 +355,7 @@ async def reorder_categories(ctx: Context, moves: list[dict[str, Any]]) -> list[
     out puts the category last among its siblings."""
     decoded = [
         catalog.CategoryMove(
-            id=_pk(move["id"], "Category"),
+            id=pk_or_no_row(move["id"], "Category"),
             parent_id=_decode_parent(move).get("parent_id"),
             position=move.get("position"),
             keep_parent="parent_id" not in move,
@@ -450,44 +406,26 @@ async def options(ctx: Context, variation_id: uuid.UUID) -> list[VariationOption
     return await ctx.loader(load_options).load(variation_id)
 
 
-async def load_options_by_id(
-    ctx: Context, ids: Sequence[uuid.UUID]
-) -> list[VariationOption | None]:
-    async with ctx.read() as session:
-        rows = (
-            await session.scalars(select(VariationOption).where(VariationOption.id.in_(ids)))
-        ).all()
-    by_id = {r.id: r for r in rows}
-    return [by_id.get(i) for i in ids]
-
-
 async def child_options(ctx: Context, row: Product) -> list[VariationOption]:
     """The options a child product was built from, in variation order."""
     if not row.combination_key:
         return []
     ids = [uuid.UUID(hex=h) for h in row.combination_key.split(",")]
-    found = [o for o in await ctx.loader(load_options_by_id).load_many(ids) if o is not None]
+    found = [o for o in await ctx.load_by_ids(VariationOption).load_many(ids) if o is not None]
     order = (
         {v.id: v.position for v in await variations(ctx, row.parent_id)} if row.parent_id else {}
     )
     return sorted(found, key=lambda o: order.get(o.variation_id, 0))
 
 
-async def load_variations_by_id(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Variation | None]:
-    async with ctx.read() as session:
-        rows = (await session.scalars(select(Variation).where(Variation.id.in_(ids)))).all()
-    by_id = {r.id: r for r in rows}
-    return [by_id.get(i) for i in ids]
-
-
 async def variation(ctx: Context, pk: uuid.UUID) -> Variation | None:
     """A variation, if the caller may see its product."""
-    row = await ctx.loader(load_variations_by_id).load(pk)
+    row = await ctx.load_by_ids(Variation).load(pk)
     return row if row is not None and await product(ctx, row.product_id) else None
 
 
 async def option(ctx: Context, pk: uuid.UUID) -> VariationOption | None:
-    row = await ctx.loader(load_options_by_id).load(pk)
+    row = await ctx.load_by_ids(VariationOption).load(pk)
     return row if row is not None and await variation(ctx, row.variation_id) else None
 
 

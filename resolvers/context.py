@@ -14,11 +14,13 @@ from strawberry.dataloader import DataLoader
 from domain.auth import Principal
 from domain.currencies import CurrencyTable, load_currency_table
 from domain.pricing import CurrencySpec
+from models.base import rows_by_ids
 from models.engine import Database
 from models.settings import Settings
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+Row = TypeVar("Row")
 BatchFn = Callable[["Context", Sequence[Any]], Awaitable[Sequence[Any]]]
 
 
@@ -71,13 +73,25 @@ class Context:
 
     def loader(self, batch_fn: BatchFn) -> DataLoader[Any, Any]:
         """The request's DataLoader for `batch_fn(context, keys)`, made on first use."""
-        key = f"{batch_fn.__module__}.{batch_fn.__qualname__}"
+
+        async def load(keys: Sequence[Any]) -> Sequence[Any]:
+            return await batch_fn(self, keys)
+
+        return self._loader(f"{batch_fn.__module__}.{batch_fn.__qualname__}", load)
+
+    def load_by_ids(self, model: type[Row]) -> "DataLoader[uuid.UUID, Row | None]":
+        """The request's DataLoader of `model` rows by primary key (None where there is none):
+        one `SELECT ... WHERE id IN (...)` per batch, whatever the table."""
+
+        async def load(ids: Sequence[uuid.UUID]) -> Sequence[Row | None]:
+            async with self.read() as session:
+                return await rows_by_ids(session, model, ids)
+
+        return self._loader(f"by_id:{model.__name__}", load)
+
+    def _loader(self, key: str, load: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]) -> Any:
         loader = self._loaders.get(key)
         if loader is None:
-
-            async def load(keys: Sequence[Any]) -> Sequence[Any]:
-                return await batch_fn(self, keys)
-
             loader = self._loaders[key] = DataLoader(load_fn=load)
         return loader
 

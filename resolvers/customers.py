@@ -34,14 +34,9 @@ def _customer_token(ctx: Context) -> str | None:
 # --- loaders ---------------------------------------------------------------------------
 
 
-async def load_customers(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Customer | None]:
-    async with ctx.read() as session:
-        return await customers.customers_by_ids(session, ids)
-
-
 async def customer_row(ctx: Context, pk: uuid.UUID) -> Customer | None:
     """Any customer by id, batched (no visibility check: for fields of visible records)."""
-    return await ctx.loader(load_customers).load(pk)
+    return await ctx.load_by_ids(Customer).load(pk)
 
 
 async def load_addresses(

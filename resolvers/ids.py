@@ -31,10 +31,17 @@ def decode_id(global_id: str, type_name: str, field: Sequence[str] = ("id",)) ->
     return parsed[1]
 
 
-def decode_ids(global_ids: Sequence[str], type_name: str, field: Sequence[str]) -> list[uuid.UUID]:
-    return [decode_id(g, type_name, [*field, str(i)]) for i, g in enumerate(global_ids)]
-
-
 def maybe_decode_id(global_id: str, type_name: str) -> uuid.UUID | None:
     parsed = parse_id(global_id)
     return parsed[1] if parsed is not None and parsed[0] == type_name else None
+
+
+NO_ROW = uuid.UUID(int=0)
+"""Stands for a global id that names no row of the wanted type (no row has the nil uuid): the
+domain then reports it as NOT_FOUND together with every other problem of the input."""
+
+
+def pk_or_no_row(global_id: str, type_name: str) -> uuid.UUID:
+    """The primary key of a global id of `type_name`, else NO_ROW (for ids inside inputs, so the
+    domain reports a wrong one with the input's other problems)."""
+    return maybe_decode_id(global_id, type_name) or NO_ROW

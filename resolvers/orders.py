@@ -16,21 +16,14 @@ from models.catalog import Currency
 from models.orders import Order, OrderEvent, OrderItem
 from resolvers.carts import currencies, ttl
 from resolvers.context import Context
-from resolvers.ids import decode_id, maybe_decode_id
+from resolvers.ids import decode_id, maybe_decode_id, pk_or_no_row
 
 WATCH_INTERVAL_SECONDS = 1.0
 """How often `orderUpdated` subscriptions look at their order (in the database: any server
 process may have changed it)."""
-NO_SUCH_ID = uuid.UUID(int=0)
-"""Stands for an id that names nothing of the expected type (no row has the nil uuid)."""
 
 
 # --- loaders ---------------------------------------------------------------------------
-
-
-async def load_orders(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Order | None]:
-    async with ctx.read() as session:
-        return await orders.orders_by_ids(session, ids)
 
 
 async def load_items(ctx: Context, order_ids: Sequence[uuid.UUID]) -> list[list[OrderItem]]:
@@ -79,7 +72,7 @@ def may_see(ctx: Context, order: Order | None) -> bool:
 
 
 async def visible_order(ctx: Context, pk: uuid.UUID) -> Order | None:
-    order = await ctx.loader(load_orders).load(pk)
+    order = await ctx.load_by_ids(Order).load(pk)
     return order if may_see(ctx, order) else None
 
 
@@ -135,8 +128,7 @@ def order_input(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("customer_id") is not None:
         data["customer_id"] = decode_id(data["customer_id"], "Customer", ["input", "customerId"])
     if data.get("shipping_method_id") is not None:
-        pk = maybe_decode_id(data["shipping_method_id"], "ShippingMethod")
-        data["shipping_method_id"] = pk or NO_SUCH_ID
+        data["shipping_method_id"] = pk_or_no_row(data["shipping_method_id"], "ShippingMethod")
     return data
 
 

@@ -1,7 +1,6 @@
 """Shipping resolvers: arguments in, domain call, rows out; and the shipping-method DataLoader."""
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from domain import shipping
@@ -11,14 +10,9 @@ from resolvers import catalog
 from resolvers.context import Context
 
 
-async def load_methods(ctx: Context, ids: Sequence[uuid.UUID]) -> list[ShippingMethod | None]:
-    async with ctx.read() as session:
-        return await shipping.methods_by_ids(session, ids)
-
-
 async def shipping_method_row(ctx: Context, pk: uuid.UUID) -> ShippingMethod | None:
     """Any method by id, disabled ones too (e.g. the method an order was placed with)."""
-    return await ctx.loader(load_methods).load(pk)
+    return await ctx.load_by_ids(ShippingMethod).load(pk)
 
 
 async def visible_method(ctx: Context, pk: uuid.UUID) -> ShippingMethod | None:

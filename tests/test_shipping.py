@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain.errors import DomainError, ErrorCode
-from domain.shipping import eligible_methods, is_eligible, require_eligible
+from domain.shipping import eligible_methods, is_eligible
 from models.engine import Database, StatementCounter
 from models.shipping import ShippingMethod as ShippingMethodRow
 from resolvers.ids import encode_id, parse_id
@@ -311,24 +310,6 @@ async def test_eligible_methods_in_sql_agree_with_is_eligible(db: Database) -> N
             "letter",
             "any",
         ]
-
-
-async def test_require_eligible_names_the_reason(db: Database) -> None:
-    letter = ShippingMethodRow(name="Letter", slug="letter", price=100, max_weight=500)
-    off = ShippingMethodRow(name="Off", slug="off", price=1, enabled=False)
-    async with db.transaction() as session:
-        session.add_all([letter, off])
-    async with db.reader() as session:
-        assert (await require_eligible(session, letter.id, 0, 500)).slug == "letter"
-        for pk, weight, code in (
-            (letter.id, 501, ErrorCode.SHIPPING_METHOD_NOT_ELIGIBLE),
-            (off.id, 0, ErrorCode.SHIPPING_METHOD_NOT_ELIGIBLE),
-            (uuid.uuid4(), 0, ErrorCode.NOT_FOUND),
-        ):
-            with pytest.raises(DomainError) as raised:
-                await require_eligible(session, pk, 0, weight)
-            assert raised.value.code is code
-            assert raised.value.field == ["input", "shippingMethodId"]
 
 
 async def test_concurrent_updates_cannot_cross_the_bounds(api: Api, db: Database) -> None:
