@@ -28,7 +28,6 @@ from sqlalchemy.orm import aliased
 from domain.catalog import Status, effective_price
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.pricing import CurrencySpec, Money, PriceBreakdown, breakdown
-from domain.tax_bands import TAX_BAND_USERS
 from domain.text import clean_sku
 from domain.validation import require_text
 from models.base import utcnow
@@ -44,8 +43,6 @@ MAX_LINE_QUANTITY = 100_000
 """Upper bound of one line's quantity: keeps sums far from integer overflow."""
 SWEEP_INTERVAL_SECONDS = 300
 SWEEP_BATCH = 500
-
-TAX_BAND_USERS.append(CartItem.tax_band_id)  # a band used by a custom line cannot be deleted
 
 
 def insert_for(session: AsyncSession, model: type) -> Insert:

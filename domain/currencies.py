@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.pricing import CurrencySpec, default_spec
-from domain.validation import apply_changes, flush_unique, get_or_404, parse_decimal, require_text
+from domain.validation import (
+    apply_changes,
+    delete_unreferenced,
+    flush_unique,
+    get_or_404,
+    is_referenced,
+    parse_decimal,
+    require_text,
+)
 from models.catalog import (
     Currency,
 )
@@ -152,6 +160,12 @@ async def update_currency(
             "make another currency the default instead of unsetting this one",
             ["input", "default"],
         )
+    if clean.get("code", currency.code) != currency.code and await is_referenced(session, currency):
+        raise DomainError(
+            ErrorCode.IN_USE,
+            "orders are in this currency: its code cannot change",
+            ["input", "code"],
+        )
     apply_changes(currency, clean)
     await flush_unique(session, f"currency {currency.code}", ["input", "code"])
     if data.get("default") and not currency.is_default:
@@ -181,18 +195,9 @@ async def _make_default(session: AsyncSession, currency: Currency) -> None:
 
 
 async def delete_currency(session: AsyncSession, pk: uuid.UUID) -> Currency:
+    """Delete a currency: never the store currency, nor one orders are in (IN_USE)."""
     currency = await get_or_404(session, Currency, pk, ["id"])
     if currency.is_default:
         raise DomainError(ErrorCode.IN_USE, "the store currency cannot be deleted", ["id"])
-    for column in CURRENCY_USERS:
-        if await session.scalar(select(column).where(column == currency.code).limit(1)):
-            raise DomainError(
-                ErrorCode.IN_USE, "the currency is used and cannot be deleted", ["id"]
-            )
-    await session.delete(currency)
-    await session.flush()
+    await delete_unreferenced(session, currency, "the currency")
     return currency
-
-
-CURRENCY_USERS: list[Any] = []
-"""Columns holding currency codes (carts, orders); each area module appends its own."""

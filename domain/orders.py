@@ -17,7 +17,6 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import carts, customers, holds, inventory, promotions, shipping
-from domain.currencies import CURRENCY_USERS
 from domain.customfields import CustomFieldEntity, validate_custom_fields
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.pagination import Page, PageRequest, SortKey, paginate
@@ -64,8 +63,6 @@ class OrderAction(Enum):
 
 
 MANUAL_GATEWAY = "manual"
-
-CURRENCY_USERS.append(Order.currency)  # a currency orders are in cannot be deleted
 
 
 @dataclass(frozen=True, slots=True)

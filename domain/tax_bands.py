@@ -5,17 +5,19 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import DomainError, ErrorCode, raise_all
-from domain.validation import apply_changes, get_or_404, parse_decimal, require_text
+from domain.errors import DomainError, raise_all
+from domain.validation import (
+    apply_changes,
+    delete_unreferenced,
+    get_or_404,
+    parse_decimal,
+    require_text,
+)
 from models.catalog import (
-    Product,
     TaxBand,
 )
-from models.shipping import ShippingMethod
 
 
 def _validate_tax_band(data: Mapping[str, Any], partial: bool) -> dict[str, Any]:
@@ -47,25 +49,7 @@ async def update_tax_band(session: AsyncSession, pk: uuid.UUID, data: Mapping[st
 
 
 async def delete_tax_band(session: AsyncSession, pk: uuid.UUID) -> TaxBand:
+    """Delete a tax band no product, shipping method or custom cart line uses (IN_USE)."""
     band = await get_or_404(session, TaxBand, pk, ["id"])
-    if await tax_band_in_use(session, pk):
-        raise DomainError(ErrorCode.IN_USE, "the tax band is used and cannot be deleted", ["id"])
-    await session.delete(band)
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a row started using it meanwhile: the foreign key says no
-        raise DomainError(
-            ErrorCode.IN_USE, "the tax band is used and cannot be deleted", ["id"]
-        ) from exc
+    await delete_unreferenced(session, band, "the tax band")
     return band
-
-
-async def tax_band_in_use(session: AsyncSession, pk: uuid.UUID) -> bool:
-    """True when any row still names the tax band (each area adds its table to TAX_BAND_USERS)."""
-    for column in TAX_BAND_USERS:
-        if await session.scalar(select(column).where(column == pk).limit(1)) is not None:
-            return True
-    return False
-
-
-TAX_BAND_USERS: list[Any] = [Product.tax_band_id, ShippingMethod.tax_band_id]

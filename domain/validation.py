@@ -1,15 +1,18 @@
 """Validation helpers every area's rules share: required text, decimals in range, a row by id
-(NOT_FOUND otherwise), applying changes, unique constraints as DUPLICATE errors."""
+(NOT_FOUND otherwise), applying changes, unique constraints as DUPLICATE errors, and deleting
+a row that others may still reference (IN_USE)."""
 
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, ErrorCode
+from models import metadata
 from models.base import utcnow
 
 
@@ -72,3 +75,40 @@ async def flush_unique(session: AsyncSession, what: str, field: list[str]) -> No
         await session.flush()
     except IntegrityError as exc:
         raise DomainError(ErrorCode.DUPLICATE, f"{what} is already taken", field) from exc
+
+
+RESTRICTING = {"RESTRICT", "NO ACTION"}
+
+
+async def is_referenced(session: AsyncSession, row: Any) -> bool:
+    """Whether another row names `row` through a foreign key that forbids deleting it (ON
+    DELETE RESTRICT or NO ACTION). The references are the foreign keys declared in models/:
+    no list to keep up to date, and the database enforces the same rule."""
+    table = row.__table__
+    for other in metadata.tables.values():
+        for fk in other.foreign_keys:
+            if (
+                fk.column.table is not table
+                or (fk.ondelete or "NO ACTION").upper() not in RESTRICTING
+            ):
+                continue
+            value = getattr(row, fk.column.key)
+            if (
+                await session.scalar(select(fk.parent).where(fk.parent == value).limit(1))
+                is not None
+            ):
+                return True
+    return False
+
+
+async def delete_unreferenced(session: AsyncSession, row: Any, what: str) -> None:
+    """Delete `row`, or IN_USE while other rows reference it. The check gives the clear error;
+    the foreign key catches a reference made meanwhile by a concurrent transaction."""
+    in_use = DomainError(ErrorCode.IN_USE, f"{what} is used and cannot be deleted", ["id"])
+    if await is_referenced(session, row):
+        raise in_use
+    await session.delete(row)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise in_use from exc

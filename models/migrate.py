@@ -29,16 +29,43 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
 
 
-async def upgrade(db: Database) -> None:
-    """Apply pending migrations; safe when several processes start at once."""
-    async with db.write_engine.begin() as conn:
-        if not db.is_sqlite:
-            await conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK_KEY})"))
-        await conn.run_sync(_upgrade)
+async def upgrade(db: Database, revision: str = "head") -> None:
+    """Apply pending migrations (up to `revision`); safe when several processes start at once."""
+    async with db.write_engine.connect() as conn:
+        if db.is_sqlite:
+            await conn.run_sync(_sqlite_foreign_keys, False)
+        try:
+            async with conn.begin():
+                if not db.is_sqlite:
+                    await conn.execute(
+                        text(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK_KEY})")
+                    )
+                await conn.run_sync(_upgrade, revision)
+                if db.is_sqlite:
+                    await conn.run_sync(_check_sqlite_foreign_keys)
+        finally:
+            if db.is_sqlite:
+                await conn.run_sync(_sqlite_foreign_keys, True)
+
+
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    """SQLite migrations run with foreign keys off (Alembic's batch mode rebuilds a table by
+    dropping it, and with foreign keys on the drop would cascade to the rows referencing it).
+    The pragma only takes effect outside a transaction, so it is set on the raw connection."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    cursor.close()
+
+
+def _check_sqlite_foreign_keys(connection: Connection) -> None:
+    """With the checks off during the migration, check every reference once at the end."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"the migration leaves rows whose references are broken: {broken[:5]}")
 
 
 async def _autogenerate(message: str) -> None:

@@ -80,7 +80,10 @@ class Order(SQLModel, table=True):
     discount: int = Field(default=0, description="Promotions, without tax (order_discount).")
     tax: int = Field(description="Tax of every line and of shipping.")
     total: int = Field(description="subtotal - discount + shipping_price + tax.")
-    currency: str = Field(max_length=3, index=True)
+    currency: str = Field(
+        max_length=3, index=True, foreign_key="currency.code", ondelete="RESTRICT"
+    )
+    """The order currency; a currency orders are in cannot be deleted (the foreign key)."""
     exchange_rate: Decimal = Field(sa_column=Column(DecimalText, nullable=False))
     custom_fields: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
