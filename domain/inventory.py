@@ -6,7 +6,8 @@ the rule, so the database decides, whatever the number of server processes.
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -29,16 +30,63 @@ class StockAction(Enum):
     DEALLOCATE = "DEALLOCATE"
 
 
-def _change(action: StockAction, quantity: int) -> tuple[dict[str, object], ColumnElement[bool]]:
-    """The new column values and the guard for changing stock by hand."""
-    total, allocated = Product.stock_total, Product.stock_allocated
-    if action is StockAction.INCREMENT:  # may not overflow the column
-        return {"stock_total": total + quantity}, total <= MAX_STOCK - quantity
-    if action is StockAction.DECREMENT:  # may not take total below allocated
-        return {"stock_total": total - quantity}, total - allocated >= quantity
-    if action is StockAction.ALLOCATE:  # may not exceed available
-        return {"stock_allocated": allocated + quantity}, total - allocated >= quantity
-    return {"stock_allocated": allocated - quantity}, allocated >= quantity  # DEALLOCATE
+class StockMove(Enum):
+    """A change of a product's stock figures: the four manual actions (StockAction) and SHIP,
+    fulfilment (both figures drop; the ledger records it as a DECREMENT)."""
+
+    INCREMENT = "INCREMENT"
+    DECREMENT = "DECREMENT"
+    ALLOCATE = "ALLOCATE"
+    DEALLOCATE = "DEALLOCATE"
+    SHIP = "SHIP"
+
+
+@dataclass(frozen=True, slots=True)
+class StockRule:
+    """How a move changes the figures, the guard that must hold at that instant (the UPDATE's
+    WHERE clause), what the ledger records, and the error when the guard fails."""
+
+    values: Callable[[int], dict[str, Any]]
+    guard: Callable[[int], ColumnElement[bool]]
+    ledger: StockAction
+    error: ErrorCode = ErrorCode.INSUFFICIENT_STOCK
+    message: str = "not enough stock to {verb} {quantity}"
+    field: tuple[str, ...] = ("input", "quantity")
+
+
+_TOTAL, _ALLOCATED = Product.stock_total, Product.stock_allocated
+
+STOCK_RULES: Mapping[StockMove, StockRule] = {
+    StockMove.INCREMENT: StockRule(  # may not overflow the column
+        lambda q: {"stock_total": _TOTAL + q},
+        lambda q: _TOTAL <= MAX_STOCK - q,
+        StockAction.INCREMENT,
+        ErrorCode.INVALID,
+        f"total stock may not exceed {MAX_STOCK}",
+    ),
+    StockMove.DECREMENT: StockRule(  # may not take total below allocated
+        lambda q: {"stock_total": _TOTAL - q},
+        lambda q: _TOTAL - _ALLOCATED >= q,
+        StockAction.DECREMENT,
+    ),
+    StockMove.ALLOCATE: StockRule(  # may not exceed available
+        lambda q: {"stock_allocated": _ALLOCATED + q},
+        lambda q: _TOTAL - _ALLOCATED >= q,
+        StockAction.ALLOCATE,
+    ),
+    StockMove.DEALLOCATE: StockRule(
+        lambda q: {"stock_allocated": _ALLOCATED - q},
+        lambda q: _ALLOCATED >= q,
+        StockAction.DEALLOCATE,
+    ),
+    StockMove.SHIP: StockRule(  # the units an order holds leave the building
+        lambda q: {"stock_total": _TOTAL - q, "stock_allocated": _ALLOCATED - q},
+        lambda q: _ALLOCATED >= q,
+        StockAction.DECREMENT,
+        message="the order's stock is not allocated",
+        field=("id",),
+    ),
+}
 
 
 async def change_stock(
@@ -54,24 +102,31 @@ async def change_stock(
         raise DomainError(
             ErrorCode.INVALID, f"quantity must be 1 to {MAX_STOCK}", ["input", "quantity"]
         )
-    values, guard = _change(action, quantity)
+    return await move_stock(session, product_id, StockMove(action.value), quantity, order_id)
+
+
+async def move_stock(
+    session: AsyncSession,
+    product_id: uuid.UUID,
+    move: StockMove,
+    quantity: int,
+    order_id: uuid.UUID | None = None,
+) -> StockTransaction:
+    """One row of STOCK_RULES on one product, as one conditional UPDATE, recorded in the
+    ledger; the rule's error when its guard does not hold."""
+    rule = STOCK_RULES[move]
     result = await session.execute(
-        update(Product).where(Product.id == product_id, guard).values(**values)
+        update(Product)
+        .where(Product.id == product_id, rule.guard(quantity))
+        .values(**rule.values(quantity))
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         if await session.get(Product, product_id) is None:
             raise DomainError(ErrorCode.NOT_FOUND, "no product with that id", ["productId"])
-        if action is StockAction.INCREMENT:
-            raise DomainError(
-                ErrorCode.INVALID, f"total stock may not exceed {MAX_STOCK}", ["input", "quantity"]
-            )
-        raise DomainError(
-            ErrorCode.INSUFFICIENT_STOCK,
-            f"not enough stock to {action.value.lower()} {quantity}",
-            ["input", "quantity"],
-        )
+        message = rule.message.format(verb=move.value.lower(), quantity=quantity)
+        raise DomainError(rule.error, message, list(rule.field))
     record = StockTransaction(
-        product_id=product_id, action=action.value, quantity=quantity, order_id=order_id
+        product_id=product_id, action=rule.ledger.value, quantity=quantity, order_id=order_id
     )
     session.add(record)
     return record
@@ -129,36 +184,16 @@ async def held_by_order(session: AsyncSession, order_id: uuid.UUID) -> dict[uuid
     return {pid: int(quantity) for pid, quantity in sorted(rows.all()) if quantity > 0}
 
 
+async def move_held_stock(session: AsyncSession, order_id: uuid.UUID, move: StockMove) -> None:
+    """Apply `move` to exactly the units the order holds (DEALLOCATE releases them: a decline,
+    a voided authorization, a cancelled order; SHIP is fulfilment)."""
+    for product_id, quantity in (await held_by_order(session, order_id)).items():
+        await move_stock(session, product_id, move, quantity, order_id)
+
+
 async def deallocate_order(session: AsyncSession, order_id: uuid.UUID) -> None:
-    """Release what an order holds (decline, voided authorization, cancelled order)."""
-    for product_id, quantity in (await held_by_order(session, order_id)).items():
-        await change_stock(session, product_id, StockAction.DEALLOCATE, quantity, order_id)
-
-
-async def fulfil_order(session: AsyncSession, order_id: uuid.UUID) -> None:
-    """Fulfilment: the units the order holds leave the building; `total` and `allocated` both
-    drop (products that were not managed when it was paid hold nothing and are not counted)."""
-    for product_id, quantity in (await held_by_order(session, order_id)).items():
-        result = await session.execute(
-            update(Product)
-            .where(Product.id == product_id, Product.stock_allocated >= quantity)
-            .values(
-                stock_total=Product.stock_total - quantity,
-                stock_allocated=Product.stock_allocated - quantity,
-            )
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise DomainError(
-                ErrorCode.INSUFFICIENT_STOCK, "the order's stock is not allocated", ["id"]
-            )
-        session.add(
-            StockTransaction(
-                product_id=product_id,
-                action=StockAction.DECREMENT.value,
-                quantity=quantity,
-                order_id=order_id,
-            )
-        )
+    """Release what an order holds."""
+    await move_held_stock(session, order_id, StockMove.DEALLOCATE)
 
 
 class StockStatus(Enum):

@@ -1,8 +1,10 @@
 """Orders: the state machine, checkout's order building, updates and listings (API.md section 7).
 
-The state machine is one table (`RULES`): for each action, the source states it accepts and the
-values it sets. `next_state` is the pure function over that table; `transition` persists a step
-with an UPDATE conditional on the state it read, so two racing requests never both win.
+The state machine is one table (`RULES`): for each action, the source states it accepts, the
+values it sets, its stock effect (RELEASE or SHIP of the units the order holds, whose guards are
+rows of `domain.inventory.STOCK_RULES`), the event it records and the verb its errors use.
+`next_state` is the pure function over that table; `transition` persists a step with an UPDATE
+conditional on the state it read, so two racing requests never both win.
 """
 
 import uuid
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import carts, customers, holds, inventory, promotions, shipping
 from domain.customfields import CustomFieldEntity, validate_custom_fields
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
+from domain.inventory import StockMove
 from domain.pagination import Page, PageRequest, SortKey, paginate
 from domain.pricing import CurrencySpec, breakdown
 from domain.text import clean_sku, like_pattern
@@ -102,12 +105,22 @@ def _fulfillable_payment(state: OrderState) -> bool:
     )
 
 
+RELEASE = StockMove.DEALLOCATE
+"""Stock effect: the units the order holds go back to available."""
+SHIP = StockMove.SHIP
+"""Stock effect: the units the order holds leave the building (total and allocated drop)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """Which states an action accepts and what it sets. `gateway` is the new gateway value:
-    "given" (the gateway argument), None (cleared) or `_KEEP`."""
+    """Which states an action accepts, what it sets and what it does to the stock the order
+    holds (`stock`, applied while the order holds any), whether promotion uses go back (when
+    the payment before the step is in `promotion_uses_back`), with the event it records and the verb
+    of its error message ("cannot <verb> an order that is ..."). `gateway` is the new gateway
+    value: "given" (the gateway argument), None (cleared) or `_KEEP`."""
 
     event: str
+    verb: str
     status: frozenset[OrderStatus]
     payment: frozenset[PaymentStatus]
     shipping: frozenset[ShippingStatus]
@@ -116,6 +129,9 @@ class Rule:
     to_payment: object = _KEEP
     to_shipping: object = _KEEP
     gateway: object = _KEEP
+    stock: StockMove | None = None
+    promotion_uses_back: frozenset[PaymentStatus] = frozenset()
+    releases_reservation: bool = False
 
 
 _PAY_SOURCE = {
@@ -126,10 +142,11 @@ _PAY_SOURCE = {
 
 RULES: Mapping[OrderAction, Rule] = {
     OrderAction.AUTHORIZE: Rule(
-        "authorized", **_PAY_SOURCE, to_payment=PaymentStatus.AUTHORIZED, gateway="given"
+        "authorized", "pay", **_PAY_SOURCE, to_payment=PaymentStatus.AUTHORIZED, gateway="given"
     ),
     OrderAction.PURCHASE: Rule(
         "paid",
+        "pay",
         **_PAY_SOURCE,
         to_payment=PaymentStatus.PAID,
         to_status=OrderStatus.COMPLETE,
@@ -137,6 +154,7 @@ RULES: Mapping[OrderAction, Rule] = {
     ),
     OrderAction.CAPTURE: Rule(
         "captured",
+        "capture the payment of",
         status=frozenset({OrderStatus.INCOMPLETE}),
         payment=frozenset({PaymentStatus.AUTHORIZED}),
         shipping=_ALL_SHIPPING,
@@ -146,14 +164,17 @@ RULES: Mapping[OrderAction, Rule] = {
     # A fulfilled pay-on-delivery order can only be captured: its goods are gone.
     OrderAction.VOID: Rule(
         "authorization_voided",
+        "cancel the authorization of",
         status=_ALL_STATUS,
         payment=frozenset({PaymentStatus.AUTHORIZED}),
         shipping=_UNFULFILLED,
         to_payment=PaymentStatus.UNPAID,
         gateway=None,
+        stock=RELEASE,
     ),
     OrderAction.REFUND_PARTIAL: Rule(
         "partially_refunded",
+        "refund",
         status=_ALL_STATUS,
         payment=_CAPTURED,
         shipping=_ALL_SHIPPING,
@@ -161,6 +182,7 @@ RULES: Mapping[OrderAction, Rule] = {
     ),
     OrderAction.REFUND_FULL: Rule(
         "refunded",
+        "refund",
         status=_ALL_STATUS,
         payment=_CAPTURED,
         shipping=_ALL_SHIPPING,
@@ -168,20 +190,28 @@ RULES: Mapping[OrderAction, Rule] = {
     ),
     OrderAction.FULFIL: Rule(
         "fulfilled",
+        "fulfil",
         status=_OPEN,
         payment=frozenset({PaymentStatus.PAID, PaymentStatus.AUTHORIZED}),
         shipping=_UNFULFILLED,
         guard=_fulfillable_payment,
         to_shipping=ShippingStatus.FULFILLED,
+        stock=SHIP,
     ),
     OrderAction.CANCEL: Rule(
         "cancelled",
+        "cancel",
         status=_OPEN,
         payment=_ALL_PAYMENT,
         shipping=_UNFULFILLED,
         to_status=OrderStatus.CANCELLED,
+        stock=RELEASE,
+        promotion_uses_back=frozenset({PaymentStatus.UNPAID}),
+        releases_reservation=True,
     ),
-    OrderAction.UPDATE: Rule("updated", status=_OPEN, payment=_ALL_PAYMENT, shipping=_UNFULFILLED),
+    OrderAction.UPDATE: Rule(
+        "updated", "update", status=_OPEN, payment=_ALL_PAYMENT, shipping=_UNFULFILLED
+    ),
 }
 
 
@@ -195,6 +225,17 @@ def allows(state: OrderState, action: OrderAction) -> bool:
     )
 
 
+def require_allowed(state: OrderState, action: OrderAction, field: list[str]) -> None:
+    """INVALID_TRANSITION on `field`, worded with the rule's verb, unless `action` is allowed."""
+    if not allows(state, action):
+        raise DomainError(
+            ErrorCode.INVALID_TRANSITION,
+            f"cannot {RULES[action].verb} an order that is "
+            f"{state.status.value}, {state.payment.value}, {state.shipping.value}",
+            field,
+        )
+
+
 def next_state(state: OrderState, action: OrderAction, gateway: str | None = None) -> OrderState:
     """The state after `action`, or INVALID_TRANSITION when the rules forbid it.
 
@@ -203,13 +244,7 @@ def next_state(state: OrderState, action: OrderAction, gateway: str | None = Non
     rule = RULES[action]
     if (rule.gateway == "given") != (gateway is not None):
         raise ValueError(f"{action.value} {'needs' if gateway is None else 'takes no'} gateway")
-    if not allows(state, action):
-        raise DomainError(
-            ErrorCode.INVALID_TRANSITION,
-            f"cannot {action.value.lower().replace('_', ' ')} an order that is "
-            f"{state.status.value}, {state.payment.value}, {state.shipping.value}",
-            ["id"],
-        )
+    require_allowed(state, action, ["id"])
     changes: dict[str, object] = {}
     for name, target in (
         ("status", rule.to_status),
@@ -272,16 +307,17 @@ async def transition(
     gateway: str | None = None,
     event: str | None = None,
 ) -> Order:
-    """Apply `action` to the order and record it, with its stock side effects.
+    """Apply `action` to the order and record it, with the rule's stock effect.
 
     The UPDATE only matches while the order is still in the state read here: if another
     request moved it first, nothing changes and this one gets INVALID_TRANSITION.
     `event` names the history entry when it is not the action's own (an expiry is a CANCEL).
-    Stock: CANCEL releases the allocation of an order that holds one, or its reservation
-    (section 11: once, the hold being cleared by a conditional UPDATE), and, before payment,
-    gives its promotion uses back (once, as the transition happens once); FULFIL takes the
-    allocated units out of stock. VOID has no stock effect here: the payments code releases
-    an authorization's allocation itself when `holds_stock` was true before the void.
+    Stock: the rule's `stock` move (RELEASE for CANCEL and VOID, SHIP for FULFIL) applies to
+    the units the order holds, when it holds any (`holds_stock` before the step); otherwise a
+    rule with `releases_reservation` (CANCEL) releases the order's reservation (section 11:
+    once, the hold being cleared by a conditional UPDATE). Promotion uses go back when the
+    payment before the step is in the rule's `promotion_uses_back` (CANCEL of an unpaid order:
+    once, as the transition happens once).
     Lock order: this UPDATE locks the order row before any product row is touched; callers
     that change stock too should call `transition` first, so two requests on one order always
     lock in the same order and never deadlock.
@@ -312,15 +348,14 @@ async def transition(
         raise DomainError(
             ErrorCode.INVALID_TRANSITION, "the order was changed by another request", ["id"]
         )
-    await record_event(session, order_id, event or RULES[action].event, message)
-    if action is OrderAction.CANCEL and holds_stock(before):
-        await inventory.deallocate_order(session, order_id)
-    elif action is OrderAction.CANCEL:
+    rule = RULES[action]
+    await record_event(session, order_id, event or rule.event, message)
+    if rule.stock is not None and holds_stock(before):
+        await inventory.move_held_stock(session, order_id, rule.stock)
+    elif rule.releases_reservation:
         await holds.release(session, order_id)
-    if action is OrderAction.CANCEL and before.payment is PaymentStatus.UNPAID:
+    if before.payment in rule.promotion_uses_back:
         await promotions.release_uses(session, order_id)
-    elif action is OrderAction.FULFIL:
-        await inventory.fulfil_order(session, order_id)
     refreshed = await session.get(Order, order_id, populate_existing=True)
     assert refreshed is not None
     return refreshed

@@ -389,25 +389,6 @@ async def _lock_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
     return order
 
 
-VERBS = {
-    OrderAction.AUTHORIZE: "pay",
-    OrderAction.PURCHASE: "pay",
-    OrderAction.CAPTURE: "capture the payment of",
-    OrderAction.VOID: "cancel the authorization of",
-}
-
-
-def _require(state: OrderState, action: OrderAction, field: list[str]) -> None:
-    """INVALID_TRANSITION on `field` unless the state machine allows `action` now."""
-    if not orders.allows(state, action):
-        verb = VERBS[action]
-        message = (
-            f"cannot {verb} an order that is {state.status.value}, {state.payment.value}, "
-            f"{state.shipping.value}"
-        )
-        raise DomainError(ErrorCode.INVALID_TRANSITION, message, field)
-
-
 async def _begin_payment(
     session: AsyncSession, plugin: PaymentGateway, request: PayRequest
 ) -> tuple[PaymentTransaction, dict[str, Any]]:
@@ -418,7 +399,7 @@ async def _begin_payment(
         message = f"the {plugin.slug} gateway is disabled"
         raise DomainError(ErrorCode.GATEWAY_DISABLED, message, ["input", "gateway"])
     order = await _lock_order(session, request.order_id)
-    _require(OrderState.of(order), request.action, ["orderId"])
+    orders.require_allowed(OrderState.of(order), request.action, ["orderId"])
     card = plugin.card_summary(request.card)
     pending = PaymentTransaction(
         order_id=order.id,
@@ -629,7 +610,7 @@ async def capture(session: AsyncSession, order_id: uuid.UUID, tx_id: uuid.UUID) 
     order = await _lock_order(session, order_id)
     authorization = await _open_authorization(session, order_id, tx_id, "captured")
     plugin = _supporting(authorization.gateway, Operation.CAPTURE)
-    _require(OrderState.of(order), OrderAction.CAPTURE, ["orderId"])
+    orders.require_allowed(OrderState.of(order), OrderAction.CAPTURE, ["orderId"])
     follow_up = FollowUp(
         authorization.id,
         authorization.reference,
@@ -745,12 +726,13 @@ async def cancel_authorization(
     session: AsyncSession, order_id: uuid.UUID, tx_id: uuid.UUID
 ) -> Outcome:
     """`transactionCancel`: void an authorization; the order is UNPAID again and the stock the
-    authorization held is released (unless the order's cancellation released it already)."""
+    authorization held is released (VOID's stock effect; nothing if the order's cancellation
+    released it already)."""
     order = await _lock_order(session, order_id)
     authorization = await _open_authorization(session, order_id, tx_id, "cancelled")
     plugin = _supporting(authorization.gateway, Operation.VOID)
     before = OrderState.of(order)
-    _require(before, OrderAction.VOID, ["orderId"])
+    orders.require_allowed(before, OrderAction.VOID, ["orderId"])
     follow_up = FollowUp(
         authorization.id,
         authorization.reference,
@@ -764,7 +746,6 @@ async def cancel_authorization(
         await _close(session, authorization)
         message = "Authorization cancelled"
         await orders.transition(session, order_id, OrderAction.VOID, message=message)
-        await inventory.deallocate_order(session, order_id)  # nothing if cancelling released it
     return await _record(session, record)
 
 
