@@ -126,50 +126,6 @@ async def test_every_invalid_field_is_reported_at_once(api: Api) -> None:
     assert (await api.admin(PRODUCTS))["products"]["totalCount"] == 0
 
 
-async def test_required_fields_on_create(api: Api) -> None:
-    result = await _create(api, {"description": "nothing else"})
-    assert errors_of(result) == {
-        ("REQUIRED", ("input", "sku")),
-        ("REQUIRED", ("input", "name")),
-        ("REQUIRED", ("input", "price")),
-    }
-    unsluggable = await _create(api, {"sku": "X", "name": "!!!", "price": 1})
-    assert errors_of(unsluggable) == {("REQUIRED", ("input", "slug"))}
-
-
-async def test_too_long_and_null_values(api: Api) -> None:
-    result = await _create(
-        api,
-        product_input(
-            "X" * 121,
-            name="n" * 301,
-            requiresShipping=None,
-            manageStock=None,
-            status=None,
-            images=[{"url": "https://a.test/x", "alt": "a" * 501}],
-            description="d" * 100_001,
-        ),
-    )
-    assert errors_of(result) == {
-        ("INVALID", ("input", "description")),
-        ("INVALID", ("input", "sku")),
-        ("INVALID", ("input", "name")),
-        ("INVALID", ("input", "requiresShipping")),
-        ("INVALID", ("input", "manageStock")),
-        ("INVALID", ("input", "status")),
-        ("INVALID", ("input", "images", "0", "alt")),
-    }
-
-
-async def test_at_most_twenty_images(api: Api) -> None:
-    images = [{"url": f"https://cdn.test/{i}.png"} for i in range(21)]
-    result = await _create(api, product_input("X", images=images))
-    assert errors_of(result) == {("INVALID", ("input", "images"))}
-    kept = await create_product(api, "Y", images=images[:20])
-    assert [i["url"] for i in kept["images"]] == [i["url"] for i in images[:20]]
-    assert kept["images"][0]["alt"] == ""
-
-
 async def test_misspelt_status_is_a_graphql_validation_error(api: Api) -> None:
     body = await api.gql(PRODUCT_CREATE, {"input": product_input("X", status="PUBLISHED")})
     assert "PUBLISHED" in body["errors"][0]["message"]
