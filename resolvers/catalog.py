@@ -41,18 +41,15 @@ async def tax_bands(ctx: Context) -> Sequence[TaxBand]:
 
 
 async def create_tax_band(ctx: Context, data: dict[str, Any]) -> TaxBand:
-    async with ctx.write() as session:
-        return await tax_band_rules.create_tax_band(session, data)
+    return await ctx.written(tax_band_rules.create_tax_band, data)
 
 
 async def update_tax_band(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> TaxBand:
-    async with ctx.write() as session:
-        return await tax_band_rules.update_tax_band(session, pk, data)
+    return await ctx.written(tax_band_rules.update_tax_band, pk, data)
 
 
 async def delete_tax_band(ctx: Context, pk: uuid.UUID) -> TaxBand:
-    async with ctx.write() as session:
-        return await tax_band_rules.delete_tax_band(session, pk)
+    return await ctx.written(tax_band_rules.delete_tax_band, pk)
 
 
 async def currencies(ctx: Context) -> Sequence[Currency]:
@@ -76,18 +73,15 @@ async def currency(ctx: Context, pk: uuid.UUID | None, code: str | None) -> Curr
 
 
 async def create_currency(ctx: Context, data: dict[str, Any]) -> Currency:
-    async with ctx.write() as session:
-        return await currency_rules.create_currency(session, data)
+    return await ctx.written(currency_rules.create_currency, data)
 
 
 async def update_currency(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> Currency:
-    async with ctx.write() as session:
-        return await currency_rules.update_currency(session, pk, data)
+    return await ctx.written(currency_rules.update_currency, pk, data)
 
 
 async def delete_currency(ctx: Context, pk: uuid.UUID) -> Currency:
-    async with ctx.write() as session:
-        return await currency_rules.delete_currency(session, pk)
+    return await ctx.written(currency_rules.delete_currency, pk)
 
 
 # --- products --------------------------------------------------------------------------
@@ -181,18 +175,15 @@ def _group(
 
 
 async def create_product(ctx: Context, data: dict[str, Any]) -> Product:
-    async with ctx.write() as session:
-        return await catalog.create_product(session, _decode_product_ids(data))
+    return await ctx.written(catalog.create_product, _decode_product_ids(data))
 
 
 async def update_product(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> Product:
-    async with ctx.write() as session:
-        return await catalog.update_product(session, pk, _decode_product_ids(data))
+    return await ctx.written(catalog.update_product, pk, _decode_product_ids(data))
 
 
 async def delete_product(ctx: Context, pk: uuid.UUID) -> Product:
-    async with ctx.write() as session:
-        return await catalog.delete_product(session, pk)
+    return await ctx.written(catalog.delete_product, pk)
 
 
 def _decode_product_ids(data: dict[str, Any]) -> dict[str, Any]:
@@ -280,18 +271,15 @@ async def groups(
 
 
 async def create_group(ctx: Context, model: Any, data: dict[str, Any]) -> Any:
-    async with ctx.write() as session:
-        return await catalog.create_group(session, model, data)
+    return await ctx.written(catalog.create_group, model, data)
 
 
 async def update_group(ctx: Context, model: Any, pk: uuid.UUID, data: dict[str, Any]) -> Any:
-    async with ctx.write() as session:
-        return await catalog.update_group(session, model, pk, data)
+    return await ctx.written(catalog.update_group, model, pk, data)
 
 
 async def delete_group(ctx: Context, model: Any, pk: uuid.UUID) -> Any:
-    async with ctx.write() as session:
-        return await catalog.delete_group(session, model, pk)
+    return await ctx.written(catalog.delete_group, model, pk)
 
 
 # --- the category tree -----------------------------------------------------------------
@@ -367,8 +355,7 @@ async def reorder_categories(ctx: Context, moves: list[dict[str, Any]]) -> list[
 
 
 async def delete_category(ctx: Context, pk: uuid.UUID) -> Category:
-    async with ctx.write() as session:
-        return await catalog.delete_category(session, pk)
+    return await ctx.written(catalog.delete_category, pk)
 
 
 # --- variations ------------------------------------------------------------------------
@@ -430,40 +417,33 @@ async def option(ctx: Context, pk: uuid.UUID) -> VariationOption | None:
 
 
 async def create_variation(ctx: Context, product_id: uuid.UUID, data: dict[str, Any]) -> Variation:
-    async with ctx.write() as session:
-        return await catalog.create_variation(session, product_id, data)
+    return await ctx.written(catalog.create_variation, product_id, data)
 
 
 async def update_variation(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> Variation:
-    async with ctx.write() as session:
-        return await catalog.update_variation(session, pk, data)
+    return await ctx.written(catalog.update_variation, pk, data)
 
 
 async def delete_variation(ctx: Context, pk: uuid.UUID) -> Variation:
-    async with ctx.write() as session:
-        return await catalog.delete_variation(session, pk)
+    return await ctx.written(catalog.delete_variation, pk)
 
 
 async def create_option(
     ctx: Context, variation_id: uuid.UUID, data: dict[str, Any]
 ) -> VariationOption:
-    async with ctx.write() as session:
-        return await catalog.create_option(session, variation_id, data)
+    return await ctx.written(catalog.create_option, variation_id, data)
 
 
 async def update_option(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> VariationOption:
-    async with ctx.write() as session:
-        return await catalog.update_option(session, pk, data)
+    return await ctx.written(catalog.update_option, pk, data)
 
 
 async def delete_option(ctx: Context, pk: uuid.UUID) -> VariationOption:
-    async with ctx.write() as session:
-        return await catalog.delete_option(session, pk)
+    return await ctx.written(catalog.delete_option, pk)
 
 
 async def build_children(ctx: Context, product_id: uuid.UUID) -> Product:
-    async with ctx.write() as session:
-        return await catalog.build_children(session, product_id)
+    return await ctx.written(catalog.build_children, product_id)
 
 
 # --- custom fields ---------------------------------------------------------------------
@@ -494,20 +474,17 @@ async def field_definition(ctx: Context, pk: uuid.UUID) -> FieldDefinition | Non
 
 
 async def create_field_definition(ctx: Context, data: dict[str, Any]) -> FieldDefinition:
-    async with ctx.write() as session:
-        return await customfields.create_definition(session, data)
+    return await ctx.written(customfields.create_definition, data)
 
 
 async def update_field_definition(
     ctx: Context, pk: uuid.UUID, data: dict[str, Any]
 ) -> FieldDefinition:
-    async with ctx.write() as session:
-        return await customfields.update_definition(session, pk, data)
+    return await ctx.written(customfields.update_definition, pk, data)
 
 
 async def delete_field_definition(ctx: Context, pk: uuid.UUID) -> FieldDefinition:
-    async with ctx.write() as session:
-        return await customfields.delete_definition(session, pk)
+    return await ctx.written(customfields.delete_definition, pk)
 
 
 # --- prices and stock as shown ---------------------------------------------------------

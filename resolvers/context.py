@@ -71,6 +71,12 @@ class Context:
             yield session
         self.forget_cached()
 
+    async def written(self, work: Callable[..., Awaitable[V]], *args: Any) -> V:
+        """`work(session, *args)` in one write transaction (see `write`): what most mutations'
+        resolvers do."""
+        async with self.write() as session:
+            return await work(session, *args)
+
     def loader(self, batch_fn: BatchFn) -> DataLoader[Any, Any]:
         """The request's DataLoader for `batch_fn(context, keys)`, made on first use."""
 

@@ -132,8 +132,7 @@ async def create_address(
 
 
 async def update_address(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> CustomerAddress:
-    async with ctx.write() as session:
-        return await customers.update_address(session, pk, _owner(ctx), data)
+    return await ctx.written(customers.update_address, pk, _owner(ctx), data)
 
 
 async def delete_address(ctx: Context, pk: uuid.UUID) -> CustomerAddress:

@@ -15,8 +15,7 @@ from resolvers.context import Context
 async def create_stock_transaction(
     ctx: Context, product_id: uuid.UUID, action: StockAction, quantity: int
 ) -> tuple[Product, StockTransaction]:
-    async with ctx.write() as session:
-        return await inventory.create_stock_transaction(session, product_id, action, quantity)
+    return await ctx.written(inventory.create_stock_transaction, product_id, action, quantity)
 
 
 async def load_reserved(ctx: Context, product_ids: Sequence[uuid.UUID]) -> list[int]:

@@ -30,8 +30,7 @@ async def enabled_gateways(ctx: Context) -> list[Gateway]:
 
 
 async def update_gateway(ctx: Context, slug: str, data: dict[str, Any]) -> Gateway:
-    async with ctx.write() as session:
-        return await payments.update_gateway(session, slug, data)
+    return await ctx.written(payments.update_gateway, slug, data)
 
 
 def card_details(card: dict[str, Any] | None) -> CardDetails | None:
@@ -57,20 +56,17 @@ async def pay_order(ctx: Context, order_id: uuid.UUID, data: dict[str, Any]) -> 
 
 
 async def capture(ctx: Context, order_id: uuid.UUID, tx_id: uuid.UUID) -> Outcome:
-    async with ctx.write() as session:
-        return await payments.capture(session, order_id, tx_id)
+    return await ctx.written(payments.capture, order_id, tx_id)
 
 
 async def refund(
     ctx: Context, order_id: uuid.UUID, tx_id: uuid.UUID, amount: int | None
 ) -> Outcome:
-    async with ctx.write() as session:
-        return await payments.refund(session, order_id, tx_id, amount)
+    return await ctx.written(payments.refund, order_id, tx_id, amount)
 
 
 async def cancel(ctx: Context, order_id: uuid.UUID, tx_id: uuid.UUID) -> Outcome:
-    async with ctx.write() as session:
-        return await payments.cancel_authorization(session, order_id, tx_id)
+    return await ctx.written(payments.cancel_authorization, order_id, tx_id)
 
 
 async def outcome_rows(

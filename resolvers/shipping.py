@@ -33,18 +33,15 @@ async def eligible_methods(ctx: Context, subtotal: int, weight: int) -> list[Shi
 
 
 async def create_method(ctx: Context, data: dict[str, Any]) -> ShippingMethod:
-    async with ctx.write() as session:
-        return await shipping.create_method(session, data)
+    return await ctx.written(shipping.create_method, data)
 
 
 async def update_method(ctx: Context, pk: uuid.UUID, data: dict[str, Any]) -> ShippingMethod:
-    async with ctx.write() as session:
-        return await shipping.update_method(session, pk, data)
+    return await ctx.written(shipping.update_method, pk, data)
 
 
 async def delete_method(ctx: Context, pk: uuid.UUID) -> ShippingMethod:
-    async with ctx.write() as session:
-        return await shipping.delete_method(session, pk)
+    return await ctx.written(shipping.delete_method, pk)
 
 
 async def price(ctx: Context, row: ShippingMethod) -> PriceBreakdown:
