@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional, Self
 
 import strawberry
 from strawberry.scalars import JSON
@@ -311,19 +311,32 @@ def _group_fields(kind: str) -> str:
     return f"A {kind}: a named group of products with its own page; storefronts see LIVE ones."
 
 
-@strawberry.type(description=_group_fields("brand"))
-class Brand(Node):
+@strawberry.type
+class _Group(Node):
+    """The fields brands and collections share (not a schema type itself)."""
+
     name: str = strawberry.field(description="Display name.")
     slug: str = strawberry.field(description="URL name; unique.")
     description: str = strawberry.field(description="Description (may be empty).")
     status: ProductStatus = strawberry.field(description="LIVE or DRAFT (admins only).")
     created_at: datetime = strawberry.field(description="When it was made (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
-    row: strawberry.Private[BrandRow]
+    row: strawberry.Private[BrandRow | CollectionRow]
+    products_of: ClassVar[str] = ""
+    """The product_connection argument that lists the group's products."""
 
     @classmethod
-    def of(cls, row: BrandRow) -> "Brand":
-        return cls(row=row, **_group_values("Brand", row))
+    def of(cls, row: BrandRow | CollectionRow) -> Self:
+        return cls(
+            row=row,
+            id=global_id(cls.__name__, row.id),
+            name=row.name,
+            slug=row.slug,
+            description=row.description,
+            status=Status(row.status),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
     @strawberry.field(description=PRODUCTS_ARGS_DOC)
     async def products(
@@ -336,9 +349,13 @@ class Brand(Node):
         filter: FilterArg = None,
         sort_by: SortArg = None,
     ) -> Connection[Product]:
-        return await product_connection(
-            info, first, after, last, before, filter, sort_by, brand_id=self.row.id
-        )
+        group = {self.products_of: self.row.id}
+        return await product_connection(info, first, after, last, before, filter, sort_by, **group)
+
+
+@strawberry.type(description=_group_fields("brand"))
+class Brand(_Group):
+    products_of: ClassVar[str] = "brand_id"
 
     @classmethod
     async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Brand | None":
@@ -348,51 +365,14 @@ class Brand(Node):
 
 
 @strawberry.type(description=_group_fields("collection (e.g. Summer sale, Bestsellers)"))
-class Collection(Node):
-    name: str = strawberry.field(description="Display name.")
-    slug: str = strawberry.field(description="URL name; unique.")
-    description: str = strawberry.field(description="Description (may be empty).")
-    status: ProductStatus = strawberry.field(description="LIVE or DRAFT (admins only).")
-    created_at: datetime = strawberry.field(description="When it was made (UTC).")
-    updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
-    row: strawberry.Private[CollectionRow]
-
-    @classmethod
-    def of(cls, row: CollectionRow) -> "Collection":
-        return cls(row=row, **_group_values("Collection", row))
-
-    @strawberry.field(description=PRODUCTS_ARGS_DOC)
-    async def products(
-        self,
-        info: StrawberryInfo,
-        first: FirstArg = None,
-        after: AfterArg = None,
-        last: LastArg = None,
-        before: BeforeArg = None,
-        filter: FilterArg = None,
-        sort_by: SortArg = None,
-    ) -> Connection[Product]:
-        return await product_connection(
-            info, first, after, last, before, filter, sort_by, collection_id=self.row.id
-        )
+class Collection(_Group):
+    products_of: ClassVar[str] = "collection_id"
 
     @classmethod
     async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Collection | None":
         """What `node(id:)` answers for this type's ids."""
         row = await resolve.collection(info.context, pk)
         return cls.of(row) if row else None
-
-
-def _group_values(kind: str, row: BrandRow | CollectionRow) -> dict[str, Any]:
-    return {
-        "id": global_id(kind, row.id),
-        "name": row.name,
-        "slug": row.slug,
-        "description": row.description,
-        "status": Status(row.status),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
 
 
 @strawberry.type(description="One option of a variation (e.g. Red) and its modifiers.")
