@@ -801,14 +801,6 @@ async def promotion_page(
     return await paginate(session, stmt, keys, True, request)
 
 
-async def promotions_by_ids(
-    session: AsyncSession, ids: Sequence[uuid.UUID]
-) -> list[Promotion | None]:
-    rows = (await session.scalars(select(Promotion).where(Promotion.id.in_(ids)))).all()  # type: ignore[attr-defined]
-    by_id = {r.id: r for r in rows}
-    return [by_id.get(i) for i in ids]
-
-
 async def links_of(
     session: AsyncSession,
     promotion_ids: Sequence[uuid.UUID],

@@ -15,11 +15,6 @@ from resolvers.ids import decode_id
 # --- loaders ---------------------------------------------------------------------------
 
 
-async def load_promotions(ctx: Context, ids: Sequence[uuid.UUID]) -> list[Promotion | None]:
-    async with ctx.read() as session:
-        return await promotions.promotions_by_ids(session, ids)
-
-
 async def load_product_links(ctx: Context, ids: Sequence[uuid.UUID]) -> list[list[uuid.UUID]]:
     async with ctx.read() as session:
         return await promotions.links_of(session, ids, PromotionProduct)
@@ -38,7 +33,7 @@ async def load_order_discounts(
 
 
 async def promotion(ctx: Context, pk: uuid.UUID) -> Promotion | None:
-    return await ctx.loader(load_promotions).load(pk)
+    return await ctx.load_by_ids(Promotion).load(pk)
 
 
 async def product_ids(ctx: Context, pk: uuid.UUID) -> list[uuid.UUID]:
