@@ -115,9 +115,9 @@ SHIP = StockMove.SHIP
 class Rule:
     """Which states an action accepts, what it sets and what it does to the stock the order
     holds (`stock`, applied while the order holds any), whether promotion uses go back (when
-    the payment before the step is in `promotion_uses_back`), with the event it records and the verb
-    of its error message ("cannot <verb> an order that is ..."). `gateway` is the new gateway
-    value: "given" (the gateway argument), None (cleared) or `_KEEP`."""
+    the payment before the step is in `promotion_uses_back`), the event it records and the
+    verb of its error message ("cannot <verb> an order that is ..."). `gateway` is the new
+    gateway value: "given" (the gateway argument), None (cleared) or `_KEEP`."""
 
     event: str
     verb: str
