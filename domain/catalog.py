@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -20,7 +20,7 @@ from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.inventory import StockAction, change_stock
 from domain.pagination import SortKey
 from domain.pricing import CurrencySpec, PriceBreakdown, breakdown
-from domain.text import SKU_RULE, clean_sku, escape_like, like_pattern, visible_identifier
+from domain.text import SKU_RULE, clean_sku, escape_like, visible_identifier
 from domain.validation import apply_changes, flush_unique, get_or_404, require_text
 from models.base import utcnow
 from models.catalog import (
@@ -395,6 +395,7 @@ class ProductSortField(Enum):
     PRICE = "PRICE"
     CREATED_AT = "CREATED_AT"
     UPDATED_AT = "UPDATED_AT"
+    RELEVANCE = "RELEVANCE"  # best match first: only with a search (domain/search.py)
 
 
 @dataclass(frozen=True)
@@ -452,16 +453,13 @@ def _in_group(model: Any, condition: Any, storefront: bool) -> ColumnElement[boo
 
 def product_conditions(query: ProductQuery, storefront: bool) -> list[ColumnElement[bool]]:
     """WHERE conditions of a listing; a storefront sees LIVE products (and brands and
-    collections) only, so asking it for DRAFT ones finds nothing."""
+    collections) only, so asking it for DRAFT ones finds nothing. `query.search` is applied
+    by domain/search.py (an index per database)."""
     conds: list[ColumnElement[bool]] = []
     if storefront:
         conds.append(Product.status == Status.LIVE.value)
     if query.status is not None:
         conds.append(Product.status == query.status.value)
-    if query.search and query.search.strip():
-        pattern = like_pattern(query.search.strip())
-        columns = (Product.name, Product.sku, Product.description)
-        conds.append(or_(*(c.ilike(pattern, escape="\\") for c in columns)))
     if query.category_slug is not None:
         conds.append(
             _category_condition(Category.slug == query.category_slug, query.include_subcategories)
@@ -492,10 +490,6 @@ def product_conditions(query: ProductQuery, storefront: bool) -> list[ColumnElem
             Product.parent_id.is_not(None) if query.is_child else Product.parent_id.is_(None)
         )
     return conds
-
-
-def product_statement(query: ProductQuery, storefront: bool) -> Select[Any]:
-    return select(Product).where(*product_conditions(query, storefront))
 
 
 SORT_COLUMNS: dict[ProductSortField, Any] = {

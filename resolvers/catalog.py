@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from domain import catalog, customfields
+from domain import catalog, customfields, search
 from domain import currencies as currency_rules
 from domain import tax_bands as tax_band_rules
 from domain.inventory import StockStatus
@@ -119,6 +119,7 @@ CURSOR_TYPES: dict[catalog.ProductSortField, type] = {
     catalog.ProductSortField.PRICE: int,
     catalog.ProductSortField.CREATED_AT: datetime,
     catalog.ProductSortField.UPDATED_AT: datetime,
+    catalog.ProductSortField.RELEVANCE: float,
 }
 
 
@@ -140,15 +141,14 @@ def _check_cursors(request: PageRequest, field: catalog.ProductSortField) -> Non
 async def products(
     ctx: Context,
     query: catalog.ProductQuery,
-    sort: catalog.ProductSortField,
+    sort: catalog.ProductSortField | None,
     descending: bool,
     request: PageRequest,
 ) -> Page[Product]:
-    _check_cursors(request, sort)
-    stmt = catalog.product_statement(query, storefront=not ctx.is_admin)
-    keys = catalog.product_sort_keys(sort)
+    listing = search.product_listing(query, sort, not ctx.is_admin, ctx.db.is_sqlite)
+    _check_cursors(request, listing.sort)
     async with ctx.read() as session:
-        return await paginate(session, stmt, keys, descending, request)
+        return await search.page_of_products(session, listing, descending, request)
 
 
 async def load_children(ctx: Context, parent_ids: Sequence[uuid.UUID]) -> list[list[Product]]:

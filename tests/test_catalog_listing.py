@@ -67,21 +67,24 @@ async def _shop(api: Api) -> None:
 
 async def test_search_matches_name_sku_and_description_case_insensitively(api: Api) -> None:
     await _shop(api)
-    assert await _skus(api, filter={"search": "SHIRT"}) == ["SH-BLU", "SH-RED"]
+    by_name = {"field": "NAME", "direction": "ASC"}
+    assert await _skus(api, filter={"search": "SHIRT"}, sortBy=by_name) == ["SH-BLU", "SH-RED"]
     assert await _skus(api, filter={"search": "sh-re"}) == ["SH-RED"]
     assert await _skus(api, filter={"search": "dishwasher"}) == ["MUG_1"]
     assert await _skus(api, filter={"search": "red"}) == ["SH-RED"]  # the red hat is a draft
-    assert await _skus(api, as_="admin", filter={"search": "red"}) == ["HAT", "SH-RED"]
+    admin_red = await _skus(api, as_="admin", filter={"search": "red"}, sortBy=by_name)
+    assert admin_red == ["HAT", "SH-RED"]
     assert await _skus(api, filter={"search": "   "}) != []  # blank search is no filter
 
 
-async def test_search_wildcards_are_literal(api: Api) -> None:
+async def test_search_syntax_characters_are_plain_text(api: Api) -> None:
+    """Search matches words (section 15), never LIKE or full-text operator syntax."""
     await _shop(api)
     assert await _skus(api, filter={"search": "100%"}) == ["MUG_1"]
-    assert await _skus(api, filter={"search": "%"}) == ["MUG_1"]
-    assert await _skus(api, filter={"search": "G_1"}) == ["MUG_1"]
-    assert await _skus(api, filter={"search": "_"}) == ["MUG_1"]
-    assert await _skus(api, filter={"search": "\\"}) == []
+    assert await _skus(api, filter={"search": "MUG_1"}) == ["MUG_1"]  # a whole SKU
+    for text in ("%", "_", "\\", "G_1", '"', "'", "ceramic OR jacket", "NEAR(jacket)", "a:*|b"):
+        assert await _skus(api, filter={"search": text}) == [], text
+    assert await _skus(api, filter={"search": "jacket*"}) == ["JACKET"]  # "*" splits words
 
 
 async def test_category_filter_includes_subcategories_unless_told_not_to(api: Api) -> None:

@@ -20,7 +20,8 @@ ProductSortField = strawberry.enum(
     name="ProductSortField",
     description=(
         "What products are sorted by: NAME (ignoring case), PRICE (the stored price, store "
-        "currency, without tax), CREATED_AT, UPDATED_AT."
+        "currency, without tax), CREATED_AT, UPDATED_AT, RELEVANCE (best match of the search "
+        "first)."
     ),
 )
 
@@ -52,6 +53,11 @@ describe_values(
         "PRICE": "The stored price (store currency, without tax).",
         "CREATED_AT": "When the product was created.",
         "UPDATED_AT": "When the product last changed.",
+        "RELEVANCE": (
+            "How well the product matches `filter.search`, best first with ASC (an exact SKU "
+            "match, then the words' rank, then a fixed tie-break); the default with a search. "
+            "Without a search it sorts like NAME."
+        ),
     },
 )
 

@@ -130,7 +130,12 @@ class ProductInput:
 @strawberry.input(description="Which products to list; every given condition must hold.")
 class ProductFilter:
     search: str | None = strawberry.field(
-        default=None, description="Case-insensitive text in the name, SKU or description."
+        default=None,
+        description=(
+            "Words that must all occur in the name, SKU or description (ignoring case and "
+            "accents; the last word also as a prefix), or a whole SKU; at most 200 characters "
+            "and 16 words. Blank means no search."
+        ),
     )
     category_slug: str | None = strawberry.field(
         default=None, description="In this category (and, by default, its sub-categories)."
@@ -191,7 +196,9 @@ class ProductSort:
 FilterArg = described(ProductFilter | None, "Which products (every given condition holds).")
 
 
-SortArg = described(ProductSort | None, "Sort order (default NAME ASC).")
+SortArg = described(
+    ProductSort | None, "Sort order (default: RELEVANCE with a search, else NAME ASC)."
+)
 
 
 @strawberry.input(description="A category's fields (on update, omitted ones stay unchanged).")

@@ -8,7 +8,6 @@ from typing import Any, ClassVar, Optional, Self
 import strawberry
 from strawberry.scalars import JSON
 
-from domain.catalog import ProductSortField as DomainProductSortField
 from domain.catalog import Status
 from domain.customfields import CustomFieldEntity as DomainCustomFieldEntity
 from domain.customfields import CustomFieldType as DomainCustomFieldType
@@ -239,9 +238,9 @@ async def product_connection(
     """A page of products (the root listing, and those of a category, brand or collection)."""
     request = page_request(first, after, last, before)
     query = (filter or ProductFilter()).query(**scope)
-    sort = sort_by or ProductSort(field=DomainProductSortField.NAME)
-    descending = sort.direction is SortDirection.DESC
-    page = await resolve.products(info.context, query, sort.field, descending, request)
+    field = sort_by.field if sort_by else None  # None: the default order (domain/search.py)
+    descending = sort_by is not None and sort_by.direction is SortDirection.DESC
+    page = await resolve.products(info.context, query, field, descending, request)
     return Connection.of(page, Product.of)
 
 

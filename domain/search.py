@@ -1,0 +1,183 @@
+"""Product search (API.md section 15): the words of a search, matched through an index.
+
+Every word of the search must match a word of the product's name, SKU or description,
+ignoring case and accents; the last word also matches as a prefix (a search box can query as
+the user types). A search equal to a whole SKU finds that product, ranked first. A word is
+whitespace-separated text with at least one letter or digit; punctuation inside a word splits
+it the way the index split the product's text ("t-shirt" is the phrase "t shirt").
+
+- PostgreSQL: `product.search_vector` (generated: `simple` configuration over unaccent; name and
+  SKU weighted above the description) with a GIN index; each word is a quoted tsquery operand
+  parsed by PostgreSQL's own text-search parser, the last one with `:*`.
+- SQLite: the FTS5 table `product_search` (unicode61, diacritics removed, prefix indexes) kept
+  in step by triggers; each word is a quoted FTS5 phrase, the last one with `*`.
+
+The tables, triggers and the generated column are made by the migration 5c3a9f1d2b7e.
+
+RELEVANCE orders by a score where lower is better (so ASC, the default direction, is best
+first): an exact SKU match, then the database's rank (minus ts_rank on PostgreSQL, bm25 on
+SQLite), then the product id, so keyset cursors stay exact.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Double,
+    Select,
+    Text,
+    Uuid,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from domain.catalog import ProductQuery, ProductSortField, product_conditions, product_sort_keys
+from domain.errors import DomainError, ErrorCode
+from domain.pagination import Page, PageRequest, SortKey, paginate
+from models.catalog import Product
+
+MAX_SEARCH_LENGTH = 200
+MAX_SEARCH_WORDS = 16
+SKU_MATCH_SCORE = -1e9
+"""The score of the product whose whole SKU is the search: below any rank, so it comes first."""
+SQLITE_COLUMN_WEIGHTS = (10.0, 10.0, 1.0)  # bm25 weights of name, sku, description
+
+_WORD = re.compile(r"\S+")
+_FTS = table("product_search", column("rowid"))
+_FTS_ROWS = table("product_search_row", column("row"), column("product_id", Uuid()))
+_SEARCH_VECTOR = literal_column("product.search_vector")
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """A search: the whole text (for the SKU match) and its words."""
+
+    text: str
+    words: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, search: str | None) -> "SearchTerms | None":
+        """The search's terms; None for no search (null or blank). INVALID if too long."""
+        text = unicodedata.normalize("NFKC", search or "").strip()
+        if not text:
+            return None
+        words = tuple(w for w in _WORD.findall(text) if any(c.isalnum() for c in w))
+        if len(text) > MAX_SEARCH_LENGTH or len(words) > MAX_SEARCH_WORDS:
+            raise DomainError(
+                ErrorCode.INVALID,
+                f"search is at most {MAX_SEARCH_LENGTH} characters and {MAX_SEARCH_WORDS} words",
+                ["filter", "search"],
+            )
+        return cls(text, words)
+
+    def fts5_query(self) -> str:
+        """Every word as an FTS5 phrase (quoted: no operator syntax), the last as a prefix."""
+        phrases = ['"' + w.replace('"', '""') + '"' for w in self.words]
+        phrases[-1] += " *"
+        return " ".join(phrases)
+
+    def tsquery(self) -> str:
+        """Every word as a quoted tsquery operand ANDed, the last as a prefix (`:*`)."""
+        operands = ["'" + w.replace("\\", "\\\\").replace("'", "''") + "'" for w in self.words]
+        operands[-1] += ":*"
+        return " & ".join(operands)
+
+
+def _sku_match(terms: SearchTerms) -> ColumnElement[bool]:
+    return Product.sku == terms.text
+
+
+def _postgres_search(
+    stmt: Select[Any], terms: SearchTerms
+) -> tuple[Select[Any], ColumnElement[Any]]:
+    """Products whose search_vector matches (GIN index) or whose SKU is the search. The
+    tsquery is a scalar subquery: computed once per statement, not once per row."""
+    if not terms.words:
+        return stmt.where(_sku_match(terms)), literal(SKU_MATCH_SCORE, Double)
+    parsed = func.to_tsquery(
+        literal_column("'simple'::regconfig"),
+        func.stockroom_unaccent(cast(literal(terms.tsquery()), Text)),
+    )
+    query = select(parsed).scalar_subquery()
+    matches = _SEARCH_VECTOR.op("@@")(query)
+    rank = -cast(func.ts_rank(_SEARCH_VECTOR, query), Double)
+    score = case((_sku_match(terms), literal(SKU_MATCH_SCORE, Double)), else_=rank)
+    return stmt.where(or_(matches, _sku_match(terms))), score
+
+
+def _sqlite_search(stmt: Select[Any], terms: SearchTerms) -> tuple[Select[Any], ColumnElement[Any]]:
+    """Products joined to their FTS5 hits (with bm25) and to the exact-SKU product; the hits
+    leave that product out, so it joins once."""
+    sku_product = select(Product.id).where(_sku_match(terms))
+    branches: list[Select[Any]] = [
+        sku_product.add_columns(literal(SKU_MATCH_SCORE, Double).label("score"))
+    ]
+    if terms.words:
+        bm25 = func.bm25(literal_column("product_search"), *SQLITE_COLUMN_WEIGHTS)
+        fts_hits = (
+            select(_FTS_ROWS.c.product_id, bm25.label("score"))
+            .select_from(_FTS.join(_FTS_ROWS, _FTS_ROWS.c.row == _FTS.c.rowid))
+            .where(
+                literal_column("product_search").match(terms.fts5_query()),
+                _FTS_ROWS.c.product_id.is_distinct_from(sku_product.scalar_subquery()),
+            )
+        )
+        branches.append(fts_hits)
+    hits = union_all(*branches).subquery("search_hits")
+    product_id = hits.c[0]
+    return stmt.join(hits, product_id == Product.id), hits.c.score
+
+
+@dataclass(frozen=True)
+class ProductListing:
+    """A product listing's statement and keyset sort keys. `scored` statements select
+    (Product, score) rows: the score is a sort key."""
+
+    statement: Select[Any]
+    keys: list[SortKey]
+    sort: ProductSortField
+    scored: bool
+
+
+def product_listing(
+    query: ProductQuery, sort: ProductSortField | None, storefront: bool, sqlite: bool
+) -> ProductListing:
+    """The listing of `query` in `sort` order (None: RELEVANCE with a search, else NAME;
+    RELEVANCE without a search is NAME)."""
+    terms = SearchTerms.parse(query.search)
+    if sort is None or (sort is ProductSortField.RELEVANCE and terms is None):
+        sort = ProductSortField.RELEVANCE if terms else ProductSortField.NAME
+    stmt = select(Product).where(*product_conditions(query, storefront))
+    if terms is None:
+        return ProductListing(stmt, product_sort_keys(sort), sort, scored=False)
+    stmt, score = (_sqlite_search if sqlite else _postgres_search)(stmt, terms)
+    if sort is not ProductSortField.RELEVANCE:
+        return ProductListing(stmt, product_sort_keys(sort), sort, scored=False)
+    keys = [
+        SortKey(score, lambda row: row.score),
+        SortKey(Product.id, lambda row: row[0].id),
+    ]
+    return ProductListing(stmt.add_columns(score.label("score")), keys, sort, scored=True)
+
+
+async def page_of_products(
+    session: AsyncSession, listing: ProductListing, descending: bool, request: PageRequest
+) -> Page[Product]:
+    page = await paginate(
+        session, listing.statement, listing.keys, descending, request, scalars=not listing.scored
+    )
+    if listing.scored:
+        page.items = [row[0] for row in page.items]
+    return page
