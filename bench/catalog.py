@@ -16,15 +16,36 @@ CATEGORY_COUNT = 20
 BATCH = 2000
 
 
+NOUNS = ("Mug", "Shirt", "Lamp", "Chair", "Kettle")
+COLOURS = (
+    "red blue green black white grey navy teal olive amber ivory coral plum rust sand slate "
+    "lime pink gold silver"
+).split()
+MATERIALS = "ceramic cotton linen oak walnut steel brass glass wool bamboo".split()
+STYLES = "classic modern rustic minimal vintage nordic compact deluxe sturdy handmade".split()
+ROOMS = "kitchen bedroom office garden hallway studio".split()
+
+
+def _description(noun: str) -> str:
+    """A sentence from small vocabularies: a colour word is in 1 of 20 products, a style or
+    material in 1 of 10, so searches have realistic selectivity."""
+    pick = random.choice
+    return (
+        f"A {pick(STYLES)} {pick(COLOURS)} {noun.lower()} in {pick(MATERIALS)}, "
+        f"made for the {pick(ROOMS)}."
+    )
+
+
 def _product(i: int, tax_band_id: uuid.UUID, created: Any) -> dict[str, Any]:
-    name = f"Product {i:06d} {random.choice(['Mug', 'Shirt', 'Lamp', 'Chair', 'Kettle'])}"
+    noun = random.choice(NOUNS)
+    name = f"Product {i:06d} {noun}"
     return {
         "id": uuid.uuid4(),
         "sku": f"SKU-{i:06d}",
         "slug": f"product-{i:06d}",
         "name": name,
         "sort_name": name.casefold(),
-        "description": "A generated product for benchmarks.",
+        "description": _description(noun),
         "status": "LIVE",
         "price": random.randint(100, 50_000),
         "tax_band_id": tax_band_id,

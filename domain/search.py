@@ -6,9 +6,9 @@ the user types). A search equal to a whole SKU finds that product, ranked first.
 whitespace-separated text with at least one letter or digit; punctuation inside a word splits
 it the way the index split the product's text ("t-shirt" is the phrase "t shirt").
 
-- PostgreSQL: `product.search_vector` (generated: `simple` configuration over unaccent; name and
-  SKU weighted above the description) with a GIN index; each word is a quoted tsquery operand
-  parsed by PostgreSQL's own text-search parser, the last one with `:*`.
+- PostgreSQL: `product.search_vector` (generated: `simple` configuration over unaccent, with
+  ASCII punctuation as spaces; name and SKU weighted above the description) with a GIN index;
+  each word is a phrase of its letter-and-digit runs, the last run with `:*`.
 - SQLite: the FTS5 table `product_search` (unicode61, diacritics removed, prefix indexes) kept
   in step by triggers; each word is a quoted FTS5 phrase, the last one with `*`.
 
@@ -55,6 +55,7 @@ SKU_MATCH_SCORE = -1e9
 SQLITE_COLUMN_WEIGHTS = (10.0, 10.0, 1.0)  # bm25 weights of name, sku, description
 
 _WORD = re.compile(r"\S+")
+_RUN = re.compile(r"[^\W_]+")  # letters and digits: what both indexes treat as one token
 _FTS = table("product_search", column("rowid"))
 _FTS_ROWS = table("product_search_row", column("row"), column("product_id", Uuid()))
 _SEARCH_VECTOR = literal_column("product.search_vector")
@@ -88,11 +89,19 @@ class SearchTerms:
         phrases[-1] += " *"
         return " ".join(phrases)
 
-    def tsquery(self) -> str:
-        """Every word as a quoted tsquery operand ANDed, the last as a prefix (`:*`)."""
-        operands = ["'" + w.replace("\\", "\\\\").replace("'", "''") + "'" for w in self.words]
-        operands[-1] += ":*"
-        return " & ".join(operands)
+    def tsquery_source(self) -> ColumnElement[str]:
+        """SQL text for to_tsquery: each word a phrase of its letter-and-digit runs (`<->`),
+        the words ANDed, the last run as a prefix (`:*`). Each run goes through
+        stockroom_search_text (unaccent, punctuation as spaces) as the indexed text did, then
+        inside quotes: it can never be operator syntax."""
+        parts: list[Any] = []
+        for w, word in enumerate(self.words):
+            for t, run in enumerate(_RUN.findall(word)):
+                if w or t:
+                    parts.append(" <-> " if t else " & ")
+                parts += ["'", func.stockroom_search_text(cast(literal(run), Text)), "'"]
+        parts.append(":*")
+        return func.concat(*parts)
 
 
 def _sku_match(terms: SearchTerms) -> ColumnElement[bool]:
@@ -106,10 +115,7 @@ def _postgres_search(
     tsquery is a scalar subquery: computed once per statement, not once per row."""
     if not terms.words:
         return stmt.where(_sku_match(terms)), literal(SKU_MATCH_SCORE, Double)
-    parsed = func.to_tsquery(
-        literal_column("'simple'::regconfig"),
-        func.stockroom_unaccent(cast(literal(terms.tsquery()), Text)),
-    )
+    parsed = func.to_tsquery(literal_column("'simple'::regconfig"), terms.tsquery_source())
     query = select(parsed).scalar_subquery()
     matches = _SEARCH_VECTOR.op("@@")(query)
     rank = -cast(func.ts_rank(_SEARCH_VECTOR, query), Double)

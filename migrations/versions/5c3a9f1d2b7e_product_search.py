@@ -1,9 +1,11 @@
 """product search index (API.md section 15)
 
 PostgreSQL: a stored generated tsvector column `product.search_vector` (name and SKU weighted
-A, description C; the `simple` configuration over unaccent) with a GIN index. unaccent() is
-only STABLE (it looks its dictionary up by name), so an IMMUTABLE SQL wrapper that names the
-dictionary explicitly makes it usable in a generated column.
+A, description C; the `simple` configuration) with a GIN index, over `stockroom_search_text`:
+unaccent, then ASCII punctuation as spaces, so words split as SQLite's unicode61 splits them
+("t-shirt" is "t shirt", "1.5" is "1 5"). unaccent() is only STABLE (it looks its dictionary
+up by name), so the IMMUTABLE SQL wrapper names the dictionary explicitly; that makes it
+usable in a generated column. Searches pass their words through the same function.
 
 SQLite: an FTS5 table `product_search` (unicode61, diacritics removed, prefix indexes for 2 and
 3 characters) kept in step with `product` by triggers, in the writing transaction. FTS rows are
@@ -19,6 +21,7 @@ Revises: eef6cc29e01e
 Create Date: 2026-11-30 22:40:00
 """
 
+import string
 from collections.abc import Sequence
 
 from alembic import op
@@ -28,22 +31,25 @@ down_revision: str | None = "eef6cc29e01e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+PUNCTUATION = string.punctuation
+PUNCTUATION_SQL = PUNCTUATION.replace("'", "''")
 PG_UP = [
     "CREATE EXTENSION IF NOT EXISTS unaccent",
-    """CREATE OR REPLACE FUNCTION stockroom_unaccent(text) RETURNS text
+    f"""CREATE OR REPLACE FUNCTION stockroom_search_text(text) RETURNS text
        LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-       AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$""",
+       AS $$ SELECT translate(public.unaccent('public.unaccent'::regdictionary, $1),
+                              '{PUNCTUATION_SQL}', '{" " * len(PUNCTUATION)}') $$""",
     """ALTER TABLE product ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-         setweight(to_tsvector('simple'::regconfig, stockroom_unaccent(name)), 'A')
-         || setweight(to_tsvector('simple'::regconfig, stockroom_unaccent(sku)), 'A')
-         || setweight(to_tsvector('simple'::regconfig, stockroom_unaccent(description)), 'C')
+         setweight(to_tsvector('simple'::regconfig, stockroom_search_text(name)), 'A')
+         || setweight(to_tsvector('simple'::regconfig, stockroom_search_text(sku)), 'A')
+         || setweight(to_tsvector('simple'::regconfig, stockroom_search_text(description)), 'C')
        ) STORED""",
     "CREATE INDEX ix_product_search ON product USING gin (search_vector)",
 ]
 PG_DOWN = [
     "DROP INDEX ix_product_search",
     "ALTER TABLE product DROP COLUMN search_vector",
-    "DROP FUNCTION stockroom_unaccent(text)",
+    "DROP FUNCTION stockroom_search_text(text)",
 ]
 
 SQLITE_TABLES = [

@@ -1,0 +1,231 @@
+"""Product search (API.md section 15): words, prefixes, accents and case; whole SKUs; the
+RELEVANCE order walked with cursors; every other filter combined; drafts hidden from
+storefronts; the index kept in step with writes and built for existing rows by its migration."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Connection
+
+from domain.catalog import ProductQuery
+from domain.pagination import PageRequest
+from domain.search import page_of_products, product_listing
+from models.base import utcnow
+from models.catalog import Product
+from models.engine import Database
+from models.migrate import alembic_config
+from tests.catalog_helpers import (
+    PRODUCT_DELETE,
+    PRODUCT_UPDATE,
+    PRODUCTS,
+    create_category,
+    create_group,
+    create_product,
+)
+from tests.conftest import Api
+
+SEARCH_REVISION = "5c3a9f1d2b7e"
+
+
+async def _skus(api: Api, search: str, as_: str = "storefront", **variables: Any) -> list[str]:
+    filter = {"search": search, **variables.pop("filter", {})}
+    data = await api.data(PRODUCTS, {"first": 100, "filter": filter, **variables}, as_=as_)
+    return [e["node"]["sku"] for e in data["products"]["edges"]]
+
+
+async def _found(api: Api, search: str, **kw: Any) -> set[str]:
+    return set(await _skus(api, search, **kw))
+
+
+async def test_words_prefixes_accents_and_case(api: Api) -> None:
+    await create_product(api, "CAFE-1", name="Café Crème mug", description="Stoneware, 300 ml")
+    await create_product(api, "TEA-1", name="Tea mug", description="Porcelain for the café")
+    await create_product(api, "KET-1", name="Kettle", description="Steel; whistles")
+    assert await _found(api, "CAFE") == {"CAFE-1", "TEA-1"}  # accents and case ignored
+    assert await _found(api, "crème MUG") == {"CAFE-1"}  # every word must match
+    assert await _found(api, "mug kettle") == set()
+    assert await _found(api, "stonew") == {"CAFE-1"}  # the last word as a prefix
+    assert await _found(api, "ket") == {"KET-1"}
+    assert await _found(api, "stonew mug") == set()  # only the last word is a prefix
+    assert await _found(api, "whistles steel") == {"KET-1"}  # any order, any field
+    assert await _found(api, "porcelain tea-1") == {"TEA-1"}  # SKU words too
+    assert await _found(api, "zzqx") == set()
+
+
+async def test_a_whole_sku_matches_exactly_and_comes_first(api: Api) -> None:
+    await create_product(api, "AB-1", name="Red lamp ab 1")
+    await create_product(api, "X/7#", name="Odd", description="mentions ab 1 too")
+    await create_product(api, "AB-12", name="Other lamp")
+    assert (await _skus(api, "AB-1"))[0] == "AB-1"
+    assert await _found(api, "AB-1") == {"AB-1", "AB-12", "X/7#"}  # "ab" and prefix "1"
+    assert await _skus(api, "X/7#") == ["X/7#"]
+    assert await _skus(api, "  AB-12 ") == ["AB-12"]
+
+
+async def test_relevance_walks_with_cursors_without_skips_or_repeats(api: Api) -> None:
+    for i in range(13):
+        name = "Lamp lamp" if i % 3 == 0 else "Lamp"
+        await create_product(api, f"L{i:02d}", name=name, description="lamp " * (i % 4))
+    await create_product(api, "OTHER", name="Chair")
+    everything = await _skus(api, "lamp")
+    assert len(everything) == 13 and len(set(everything)) == 13
+    for direction, sort in (("after", None), ("after", {"field": "RELEVANCE"})):
+        seen: list[str] = []
+        variables: dict[str, Any] = {"first": 4, "filter": {"search": "lamp"}, "sortBy": sort}
+        while True:
+            page = (await api.storefront(PRODUCTS, variables))["products"]
+            seen += [e["node"]["sku"] for e in page["edges"]]
+            assert page["totalCount"] == 13
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            variables[direction] = page["pageInfo"]["endCursor"]
+        assert seen == everything
+    backwards: list[str] = []
+    variables = {"last": 5, "filter": {"search": "lamp"}}
+    while True:
+        page = (await api.storefront(PRODUCTS, variables))["products"]
+        backwards = [e["node"]["sku"] for e in page["edges"]] + backwards
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        variables["before"] = page["pageInfo"]["startCursor"]
+    assert backwards == everything
+    descending = await _skus(api, "lamp", sortBy={"field": "RELEVANCE", "direction": "DESC"})
+    assert descending == everything[::-1]
+
+
+async def test_relevance_prefers_name_matches_and_needs_a_search(api: Api) -> None:
+    await create_product(api, "D", name="Bowl", description="pairs with a lamp")
+    await create_product(api, "N", name="Lamp")
+    assert await _skus(api, "lamp") == ["N", "D"]
+    by_name = await api.storefront(PRODUCTS, {"first": 5, "sortBy": {"field": "RELEVANCE"}})
+    assert [e["node"]["sku"] for e in by_name["products"]["edges"]] == ["D", "N"]  # as NAME
+    name_cursor = by_name["products"]["edges"][0]["cursor"]
+    mixed = await api.gql(
+        PRODUCTS, {"filter": {"search": "lamp"}, "after": name_cursor}, as_="storefront"
+    )
+    assert mixed["errors"][0]["extensions"]["code"] == "INVALID"
+
+
+async def test_search_combines_with_every_filter(api: Api) -> None:
+    home = await create_category(api, "Home")
+    lights = await create_category(api, "Lights", parentId=home["id"])
+    acme = await create_group(api, "brand", "Acme")
+    summer = await create_group(api, "collection", "Summer")
+    await create_product(
+        api,
+        "L1",
+        name="Desk lamp",
+        price=3000,
+        categoryIds=[lights["id"]],
+        brandId=acme["id"],
+        collectionIds=[summer["id"]],
+        manageStock=True,
+        stock=3,
+    )
+    await create_product(api, "L2", name="Floor lamp", price=9000, manageStock=True, stock=0)
+    await create_product(api, "L3", name="Lamp shade", price=500, status="DRAFT")
+    parent = await create_product(api, "P", name="Lamp kit", price=100)
+    await create_product(api, "CHAIR", name="Chair", price=3000, categoryIds=[lights["id"]])
+    assert await _found(api, "lamp", filter={"categorySlug": "home"}) == {"L1"}
+    assert await _found(api, "lamp", filter={"brandSlug": "acme"}) == {"L1"}
+    assert await _found(api, "lamp", filter={"collectionSlug": "summer"}) == {"L1"}
+    assert await _found(api, "lamp", filter={"priceMin": 1000, "priceMax": 5000}) == {"L1"}
+    assert await _found(api, "lamp", filter={"inStock": False}) == {"L2"}
+    assert await _found(api, "lamp", filter={"inStock": True}) == {"L1", "P"}
+    assert await _found(api, "lamp", filter={"isChild": False}) == {"L1", "L2", "P"}
+    assert await _found(api, "lamp", filter={"parentId": parent["id"]}) == set()
+    assert await _found(api, "lamp", as_="admin", filter={"status": "DRAFT"}) == {"L3"}
+    assert await _found(api, "lamp", filter={"status": "DRAFT"}) == set()
+    by_price = await _skus(api, "lamp", sortBy={"field": "PRICE", "direction": "DESC"})
+    assert by_price == ["L2", "L1", "P"]
+    in_category = """query($search: String) { category(slug: "home") {
+        products(filter: {search: $search}) { edges { node { sku } } } } }"""
+    data = await api.storefront(in_category, {"search": "desk"})
+    assert [e["node"]["sku"] for e in data["category"]["products"]["edges"]] == ["L1"]
+
+
+async def test_drafts_are_never_found_by_storefronts(api: Api) -> None:
+    draft = await create_product(api, "SECRET-1", name="Secret lamp", status="DRAFT")
+    assert await _found(api, "secret") == set()
+    assert await _found(api, "SECRET-1") == set()  # not by its whole SKU either
+    assert await _found(api, "secret", as_="admin") == {"SECRET-1"}
+    await api.admin(PRODUCT_UPDATE, {"id": draft["id"], "input": {"status": "LIVE"}})
+    assert await _found(api, "secret") == {"SECRET-1"}
+
+
+async def test_the_index_follows_updates_and_deletes(api: Api) -> None:
+    product = await create_product(api, "OLD-SKU", name="Walnut desk", description="oiled")
+    changes = {"name": "Oak table", "sku": "NEW-SKU", "description": "waxed"}
+    result = await api.admin(PRODUCT_UPDATE, {"id": product["id"], "input": changes})
+    assert result["productUpdate"]["errors"] == []
+    for gone in ("walnut", "desk", "oiled", "OLD-SKU"):
+        assert await _found(api, gone, as_="admin") == set(), gone
+    for found in ("oak table", "waxed", "NEW-SKU"):
+        assert await _found(api, found, as_="admin") == {"NEW-SKU"}, found
+    await api.admin(PRODUCT_DELETE, {"id": product["id"]})
+    assert await _found(api, "oak", as_="admin") == set()
+
+
+async def test_a_search_too_long_is_invalid(api: Api) -> None:
+    result = await api.gql(PRODUCTS, {"filter": {"search": "word " * 17}}, as_="storefront")
+    assert result["errors"][0]["extensions"]["code"] == "INVALID"
+    result = await api.gql(PRODUCTS, {"filter": {"search": "x" * 201}}, as_="storefront")
+    assert result["errors"][0]["extensions"]["code"] == "INVALID"
+
+
+def _migrate(db_url: str, revision: str, direction: str) -> None:
+    """Run Alembic on `db_url` (in a worker thread: Alembic's env runs its own event loop)."""
+
+    async def run() -> None:
+        db = Database(db_url)
+
+        def step(connection: Connection) -> None:
+            getattr(command, direction)(alembic_config(connection), revision)
+
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(step)
+        await db.dispose()
+
+    asyncio.run(run())
+
+
+async def test_the_migration_indexes_existing_products(db_url: str) -> None:
+    before = ScriptDirectory.from_config(alembic_config()).get_revision(SEARCH_REVISION)
+    await asyncio.to_thread(_migrate, db_url, str(before.down_revision), "downgrade")
+    db = Database(db_url)
+    try:
+        now = utcnow()
+        rows = [
+            {"sku": f"OLD-{i}", "slug": f"old-{i}", "name": f"Brass lamp {i}", "price": 1}
+            for i in range(3)
+        ]
+        fixed = {"images": [], "custom_fields": {}, "created_at": now, "updated_at": now}
+        async with db.transaction() as session:
+            await session.execute(insert(Product), [{**r, **fixed} for r in rows])
+    finally:
+        await db.dispose()
+    await asyncio.to_thread(_migrate, db_url, "head", "upgrade")
+    db = Database(db_url)
+    try:
+        listing = product_listing(ProductQuery(search="brass"), None, False, db.is_sqlite)
+        async with db.reader() as session:
+            page = await page_of_products(session, listing, False, PageRequest(first=10))
+        assert sorted(p.sku for p in page.items) == ["OLD-0", "OLD-1", "OLD-2"]
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=False)
+async def test_sqlite_search_triggers_exist_at_head(db: Database) -> None:
+    """A later migration that rebuilds the product table on SQLite drops its triggers; this
+    notices (see the search migration's docstring)."""
+    async with db.reader() as session:
+        rows = await session.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'product'")
+        )
+        names = {r[0] for r in rows}
+    assert {"product_search_insert", "product_search_update", "product_search_delete"} <= names
