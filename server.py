@@ -23,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+import importer
 from domain import auth, carts, currencies, demo, payments, reservations
 from domain.errors import DomainError
 from models import migrate
@@ -270,6 +271,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("seed-demo", help="fill an empty store with a demo shop")
+    products = commands.add_parser(
+        "import-products", help="create products from a CSV file (all rows or none)"
+    )
+    products.add_argument("file", help="CSV with a header row (columns: see README.md)")
     return parser.parse_args(argv)
 
 
@@ -289,6 +294,9 @@ def main(argv: list[str] | None = None) -> None:
         if created:
             print_credentials(*created, heading="Created an admin API client for this new store:")
         sys.exit(seed_demo(settings))
+    elif args.command == "import-products":
+        asyncio.run(prepare_database(settings))
+        sys.exit(importer.import_products(settings, args.file))
     else:
         serve(settings, args.host, args.port, args.workers, offer=args.offer_demo)
 

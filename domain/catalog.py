@@ -433,7 +433,7 @@ def _category_condition(
     return Product.id.in_(linked)
 
 
-def _in_stock(in_stock: bool) -> ColumnElement[bool]:
+def in_stock_condition(in_stock: bool) -> ColumnElement[bool]:
     available = Product.stock_total - Product.stock_allocated
     if in_stock:
         return or_(Product.manage_stock.is_(False), available > 0)
@@ -482,7 +482,7 @@ def product_conditions(query: ProductQuery, storefront: bool) -> list[ColumnElem
     if query.price_max is not None:
         conds.append(Product.price <= query.price_max)
     if query.in_stock is not None:
-        conds.append(_in_stock(query.in_stock))
+        conds.append(in_stock_condition(query.in_stock))
     if query.parent_id is not None:
         conds.append(Product.parent_id == query.parent_id)
     if query.is_child is not None:

@@ -96,10 +96,18 @@ async def validate_custom_fields(
     (INVALID), a required field missing from the result (REQUIRED). Keys whose definition was
     deleted drop out of the result."""
     entity = entity.value if isinstance(entity, CustomFieldEntity) else entity
+    return check_custom_fields(await definitions_of(session, entity), values, existing)
+
+
+def check_custom_fields(
+    definitions: Mapping[str, FieldDefinition],
+    values: Mapping[str, Any] | None,
+    existing: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`validate_custom_fields` against definitions already loaded (bulk inputs share them)."""
     root = ["input", "customFields"]
     if values is not None and not isinstance(values, Mapping):
         raise DomainError(ErrorCode.INVALID, "customFields must be a JSON object", root)
-    definitions = await definitions_of(session, entity)
     merged = {k: v for k, v in (existing or {}).items() if k in definitions}
     errors: list[DomainError] = []
     for key, value in (values or {}).items():

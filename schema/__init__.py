@@ -10,7 +10,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from models.settings import Settings
-from schema import carts, catalog, customers, inventory, orders, payments, shipping
+from schema import carts, catalog, customers, inventory, orders, payments, search, shipping
 from schema.base import Node
 from schema.core.queries import node_query
 from schema.cost import query_cost_extension
@@ -19,7 +19,7 @@ from schema.limits import CheckedValidation, checked_validation
 from schema.observability import RecordOperations
 from schema.promotions import area as promotions
 
-AREAS = (catalog, shipping, customers, carts, orders, payments, inventory, promotions)
+AREAS = (catalog, search, shipping, customers, carts, orders, payments, inventory, promotions)
 NODE_TYPES: dict[str, type[Node]] = {
     t.__strawberry_definition__.name: t  # type: ignore[attr-defined]
     for area in AREAS

@@ -1,0 +1,256 @@
+"""Bulk product creation (API.md section 15): up to 500 product inputs, all or none.
+
+Each input gets the checks of `productCreate` (the same column rules, references, uniqueness,
+stock and custom fields, with the same codes and messages); only the lookups are batched: one
+query per kind of lookup for the whole batch instead of several per product, then the inserts
+run as multi-row statements. An error's field path starts with the input's index:
+`["inputs", "3", "sku"]`.
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.catalog import (
+    ProductChanges,
+    _clean_product_columns,
+    escape_like,
+    flush_unique,
+    slugify,
+)
+from domain.customfields import check_custom_fields, definitions_of
+from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
+from domain.inventory import StockAction
+from models.catalog import (
+    Brand,
+    Category,
+    Collection,
+    Product,
+    ProductCategory,
+    ProductCollection,
+    TaxBand,
+)
+from models.inventory import StockTransaction
+
+MAX_BULK_INPUTS = 500
+REFERENCES: tuple[tuple[str, Any, str, bool], ...] = (
+    # input key, model, GraphQL name, is a list
+    ("tax_band_id", TaxBand, "taxBandId", False),
+    ("brand_id", Brand, "brandId", False),
+    ("category_ids", Category, "categoryIds", True),
+    ("collection_ids", Collection, "collectionIds", True),
+)
+
+
+@dataclass
+class Lookups:
+    """What the batch's checks need from the database, fetched once for every input."""
+
+    existing: dict[Any, set[uuid.UUID]] = field(default_factory=dict)
+    taken: dict[str, set[str]] = field(default_factory=dict)
+    definitions: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _ids(inputs: Sequence[Mapping[str, Any]], key: str, many: bool) -> set[uuid.UUID]:
+    if many:
+        return {pk for data in inputs for pk in data.get(key) or []}
+    return {data[key] for data in inputs if data.get(key) is not None}
+
+
+async def _slugs_taken(session: AsyncSession, bases: set[str]) -> set[str]:
+    """Existing slugs equal to one of `bases` or numbered from one (`base-2`, ...)."""
+    taken: set[str] = set()
+    bases_list = sorted(b for b in bases if b)
+    for start in range(0, len(bases_list), 100):  # bounded: at most 5 queries for 500 inputs
+        chunk = bases_list[start : start + 100]
+        numbered = [Product.slug.like(escape_like(b + "-") + "%", "\\") for b in chunk]
+        stmt = select(Product.slug).where(or_(Product.slug.in_(chunk), *numbered))
+        taken.update((await session.scalars(stmt)).all())
+    return taken
+
+
+async def _lookups(
+    session: AsyncSession, inputs: Sequence[Mapping[str, Any]], columns: list[dict[str, Any]]
+) -> Lookups:
+    found = Lookups()
+    for key, model, _name, many in REFERENCES:
+        wanted = _ids(inputs, key, many)
+        if wanted:
+            rows = await session.scalars(select(model.id).where(model.id.in_(wanted)))
+            found.existing[model] = set(rows.all())
+    for key in ("sku", "slug"):
+        values = {c[key] for c in columns if c.get(key)}
+        if values:
+            column = getattr(Product, key)
+            found.taken[key] = set(
+                (await session.scalars(select(column).where(column.in_(values)))).all()
+            )
+    bases = {
+        slugify(c["name"])
+        for d, c in zip(inputs, columns, strict=True)
+        if "slug" not in d and c.get("name")
+    }
+    found.taken["slug"] = found.taken.get("slug", set()) | await _slugs_taken(session, bases)
+    found.definitions = await definitions_of(session, "PRODUCT")
+    return found
+
+
+def _free_slug(base: str, taken: set[str]) -> str:
+    """As catalog.free_slug, against the slugs taken so far (the batch's own too)."""
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base[: 200 - len(str(n)) - 1]}-{n}"
+    return candidate
+
+
+def _check_references(
+    errors: list[DomainError], data: Mapping[str, Any], found: Lookups, changes: ProductChanges
+) -> None:
+    """NOT_FOUND for each id that names no row (as productCreate reports them)."""
+    for key, model, name, many in REFERENCES:
+        if many:
+            pks = data.get(key)
+            if key in data:
+                unique = list(dict.fromkeys(pks or []))
+                setattr(changes, key, unique)
+            for i, pk in enumerate(pks or []):
+                if pk not in found.existing.get(model, set()):
+                    message = f"no {model.__name__} with that id"
+                    errors.append(
+                        DomainError(ErrorCode.NOT_FOUND, message, ["input", name, str(i)])
+                    )
+            continue
+        if data.get(key) is not None and data[key] not in found.existing.get(model, set()):
+            message = f"no {model.__name__} with that id"
+            errors.append(DomainError(ErrorCode.NOT_FOUND, message, ["input", name]))
+        if key in data:
+            changes.columns[key] = data[key]
+
+
+def _check_stock(
+    errors: list[DomainError], data: Mapping[str, Any], changes: ProductChanges
+) -> None:
+    if data.get("stock") is None:
+        return
+    stock = data["stock"]
+    if stock < 0:
+        errors.append(DomainError(ErrorCode.INVALID, "stock must be 0 or more", ["input", "stock"]))
+    if not changes.columns.get("manage_stock", False):
+        message = "stock is only kept for products with manageStock: true"
+        errors.append(DomainError(ErrorCode.INVALID, message, ["input", "stock"]))
+    changes.stock = stock
+
+
+def _check_unique(
+    errors: list[DomainError], data: Mapping[str, Any], found: Lookups, columns: dict[str, Any]
+) -> None:
+    """DUPLICATE for a SKU or slug that exists or an earlier input of the batch uses; a slug
+    made from the name takes the next free number instead."""
+    if "slug" not in data and columns.get("name"):
+        base = slugify(columns["name"])
+        if not base:
+            message = "give a slug: none can be made from this name"
+            errors.append(DomainError(ErrorCode.REQUIRED, message, ["input", "slug"]))
+        columns["slug"] = _free_slug(base, found.taken["slug"]) if base else base
+    for key in ("sku", "slug"):
+        value = columns.get(key)
+        if not value:
+            continue
+        taken = found.taken.setdefault(key, set())
+        if value in taken:
+            message = f"{key} {value!r} is already taken"
+            errors.append(DomainError(ErrorCode.DUPLICATE, message, ["input", key]))
+        taken.add(value)
+
+
+def _clean(data: Mapping[str, Any], found: Lookups, columns: dict[str, Any]) -> ProductChanges:
+    """One input's checks, as catalog._clean_product makes them (every problem at once)."""
+    errors: list[DomainError] = []
+    changes = ProductChanges(columns)
+    _check_references(errors, data, found, changes)
+    _check_stock(errors, data, changes)
+    try:
+        columns["custom_fields"] = check_custom_fields(found.definitions, data.get("custom_fields"))
+    except DomainError as error:
+        errors.append(error)
+    except DomainErrors as many:
+        errors.extend(many.errors)
+    _check_unique(errors, data, found, columns)
+    raise_all(errors)
+    return changes
+
+
+def _indexed(index: int, error: DomainError) -> DomainError:
+    """The error with its path under `["inputs", "<index>"]` instead of `["input"]`."""
+    path = (error.field or ["input"])[1:]
+    return DomainError(error.code, error.message, ["inputs", str(index), *path])
+
+
+async def _clean_all(
+    session: AsyncSession, inputs: Sequence[Mapping[str, Any]]
+) -> list[ProductChanges]:
+    errors: list[DomainError] = []
+    per_input: list[list[DomainError]] = [[] for _ in inputs]
+    columns = [
+        _clean_product_columns(own_errors, data, None)
+        for own_errors, data in zip(per_input, inputs, strict=True)
+    ]
+    found = await _lookups(session, inputs, columns)
+    cleaned: list[ProductChanges] = []
+    for index, (data, own) in enumerate(zip(inputs, columns, strict=True)):
+        try:
+            cleaned.append(_clean(data, found, own))
+        except DomainError as error:
+            per_input[index].append(error)
+        except DomainErrors as many:
+            per_input[index].extend(many.errors)
+        errors += [_indexed(index, e) for e in per_input[index]]
+    raise_all(errors)
+    return cleaned
+
+
+async def _insert(session: AsyncSession, cleaned: list[ProductChanges]) -> list[Product]:
+    products = [Product(**changes.columns) for changes in cleaned]
+    for product, changes in zip(products, cleaned, strict=True):
+        product.stock_total = changes.stock or 0
+    session.add_all(products)  # one multi-row INSERT per batch (client-made primary keys)
+    await flush_unique(session, "sku or slug", ["inputs"])
+    links = (
+        (ProductCategory, "category_id", "category_ids"),
+        (ProductCollection, "collection_id", "collection_ids"),
+    )
+    for table, column, key in links:
+        rows = [
+            {"product_id": p.id, column: pk}
+            for p, changes in zip(products, cleaned, strict=True)
+            for pk in getattr(changes, key) or []
+        ]
+        if rows:
+            await session.execute(insert(table), rows)
+    # The initial stock enters the ledger as productCreate records it: one INCREMENT.
+    increment = StockAction.INCREMENT.value
+    session.add_all(
+        StockTransaction(product_id=p.id, action=increment, quantity=p.stock_total)
+        for p in products
+        if p.stock_total
+    )
+    await session.flush()
+    return products
+
+
+async def create_products(
+    session: AsyncSession, inputs: Sequence[Mapping[str, Any]]
+) -> list[Product]:
+    """Create every product of `inputs`, or none: every problem of every input is raised at
+    once, each under its input's index."""
+    if len(inputs) > MAX_BULK_INPUTS:
+        message = f"at most {MAX_BULK_INPUTS} products at once (got {len(inputs)})"
+        raise DomainError(ErrorCode.INVALID, message, ["inputs"])
+    if not inputs:
+        return []
+    return await _insert(session, await _clean_all(session, inputs))

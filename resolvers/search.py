@@ -1,0 +1,20 @@
+"""Facet counts and bulk product creation (API.md section 15); the search itself serves the
+product listings of resolvers/catalog.py."""
+
+from typing import Any
+
+from domain import bulk, facets
+from domain.catalog import ProductQuery
+from models.catalog import Product
+from resolvers.catalog import _decode_product_ids
+from resolvers.context import Context
+
+
+async def product_facets(ctx: Context, query: ProductQuery) -> facets.Facets:
+    async with ctx.read() as session:
+        return await facets.product_facets(session, query, not ctx.is_admin, ctx.db.is_sqlite)
+
+
+async def create_products(ctx: Context, inputs: list[dict[str, Any]]) -> list[Product]:
+    async with ctx.write() as session:
+        return await bulk.create_products(session, [_decode_product_ids(d) for d in inputs])

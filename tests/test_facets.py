@@ -1,0 +1,100 @@
+"""productFacets (API.md section 15): counts over exactly the products a filter matches, LIVE
+only for storefronts, in a fixed number of statements."""
+
+from typing import Any
+
+from models.engine import Database, StatementCounter
+from tests.catalog_helpers import PRODUCTS, create_category, create_group, create_product
+from tests.conftest import Api
+
+FACETS = """query($filter: ProductFilter) { productFacets(filter: $filter) {
+  totalCount inStock
+  categories { category { id name slug } count }
+  brands { brand { id name slug } count }
+  priceRanges { min max count }
+} }"""
+
+
+async def _shop(api: Api) -> None:
+    home = await create_category(api, "Home")
+    lights = await create_category(api, "Lights", parentId=home["id"])
+    acme = await create_group(api, "brand", "Acme")
+    hidden = await create_group(api, "brand", "Hidden", status="DRAFT")
+    lamp = {"categoryIds": [lights["id"]], "brandId": acme["id"]}
+    await create_product(api, "L1", name="Desk lamp", price=999, **lamp)
+    await create_product(
+        api, "L2", name="Floor lamp", price=1000, manageStock=True, stock=0, **lamp
+    )
+    await create_product(api, "L3", name="Lamp shade", price=30_000, brandId=hidden["id"])
+    await create_product(api, "L4", name="Draft lamp", price=500, status="DRAFT", **lamp)
+    await create_product(api, "C1", name="Chair", price=250_000, categoryIds=[home["id"]])
+
+
+def _counts(facets: dict[str, Any], key: str, inner: str) -> dict[str, int]:
+    return {f[inner]["slug"]: f["count"] for f in facets[key]}
+
+
+async def test_storefront_facets_count_live_products_only(api: Api) -> None:
+    await _shop(api)
+    facets = (await api.storefront(FACETS))["productFacets"]
+    assert facets["totalCount"] == 4
+    assert facets["inStock"] == 3  # L2 is sold out
+    assert _counts(facets, "categories", "category") == {"lights": 2, "home": 1}
+    assert _counts(facets, "brands", "brand") == {"acme": 2}  # the DRAFT brand is hidden
+    assert facets["priceRanges"] == [
+        {"min": 0, "max": 999, "count": 1},
+        {"min": 1000, "max": 2499, "count": 1},
+        {"min": 25000, "max": 49999, "count": 1},
+        {"min": 100000, "max": None, "count": 1},
+    ]
+    admin = (await api.admin(FACETS))["productFacets"]
+    assert admin["totalCount"] == 5
+    assert _counts(admin, "brands", "brand") == {"acme": 3, "hidden": 1}
+
+
+async def test_facet_totals_equal_the_listing_for_every_filter(api: Api) -> None:
+    await _shop(api)
+    filters: list[dict[str, Any]] = [
+        {},
+        {"search": "lamp"},
+        {"search": "la", "inStock": True},
+        {"categorySlug": "home"},
+        {"categorySlug": "home", "includeSubcategories": False},
+        {"brandSlug": "acme", "priceMax": 999},
+        {"priceMin": 1000},
+        {"status": "DRAFT"},
+        {"search": "nothing-like-it"},
+    ]
+    for as_ in ("storefront", "admin"):
+        for filter in filters:
+            listing = await api.data(PRODUCTS, {"first": 1, "filter": filter}, as_=as_)
+            facets = (await api.data(FACETS, {"filter": filter}, as_=as_))["productFacets"]
+            total = listing["products"]["totalCount"]
+            assert facets["totalCount"] == total, (as_, filter)
+            assert sum(r["count"] for r in facets["priceRanges"]) == total
+            bucket = facets["priceRanges"][0] if facets["priceRanges"] else None
+            if bucket:  # a range is a filter that lists exactly its count
+                narrowed = {**filter, "priceMin": bucket["min"], "priceMax": bucket["max"]}
+                if bucket["max"] is None:
+                    del narrowed["priceMax"]
+                if "priceMax" in filter:
+                    narrowed["priceMax"] = min(filter["priceMax"], bucket["max"])
+                again = await api.data(PRODUCTS, {"first": 1, "filter": narrowed}, as_=as_)
+                assert again["products"]["totalCount"] == bucket["count"], (as_, filter)
+            stocked = await api.data(
+                PRODUCTS, {"first": 1, "filter": {**filter, "inStock": True}}, as_=as_
+            )
+            assert facets["inStock"] == stocked["products"]["totalCount"], (as_, filter)
+
+
+async def test_facets_take_three_statements_whatever_the_catalogue(api: Api, db: Database) -> None:
+    await _shop(api)
+    await api.storefront(FACETS)  # the token is looked up once, then cached
+    with StatementCounter() as small:
+        await api.storefront(FACETS, {"filter": {"search": "lamp"}})
+    for i in range(10):
+        await create_product(api, f"X{i}", name=f"Lamp {i}", price=100 * i)
+    with StatementCounter() as large:
+        await api.storefront(FACETS, {"filter": {"search": "lamp"}})
+    assert small.count == large.count
+    assert large.count == 3
