@@ -15,16 +15,11 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.catalog import (
-    ProductChanges,
-    _clean_product_columns,
-    escape_like,
-    flush_unique,
-    slugify,
-)
+from domain.catalog import ProductChanges, _clean_product_columns, escape_like, slugify
 from domain.customfields import check_custom_fields, definitions_of
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.inventory import StockAction
+from domain.validation import flush_unique
 from models.catalog import (
     Brand,
     Category,

@@ -225,7 +225,7 @@ CONTRACT_MUTATIONS = {
 ANY_TOKEN = {
     "node", "products", "product", "categories", "category", "brands", "brand", "collections",
     "collection", "taxBands", "taxBand", "currencies", "currency", "shippingMethods",
-    "shippingMethod", "fieldDefinitions", "cart", "gateways",
+    "shippingMethod", "fieldDefinitions", "cart", "gateways", "productFacets",
     "customerRegister", "customerTokenCreate", "cartItemAdd", "cartItemUpdate", "cartItemRemove",
     "cartDelete", "cartCheckout", "orderPay", "cartPromotionCodeApply", "cartPromotionCodeRemove",
 }  # fmt: skip
