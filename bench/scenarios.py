@@ -24,6 +24,10 @@ query Listing($first: Int!) {{
     pageInfo {{ hasNextPage endCursor }}
   }}
 }}"""
+LISTING_FILTERED = LISTING.replace(
+    "($first: Int!)", "($first: Int!, $filter: ProductFilter)"
+).replace("products(first: $first)", "products(first: $first, filter: $filter)")
+"""The same listing with a filter (bench/search.py: with and without a search)."""
 PRODUCT_PAGE = f"""
 query ProductPage($slug: String!) {{
   product(slug: $slug) {{

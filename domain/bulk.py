@@ -3,7 +3,7 @@
 Each input gets the checks of `productCreate` (the same column rules, references, uniqueness,
 stock and custom fields, with the same codes and messages); only the lookups are batched: one
 query per kind of lookup for the whole batch instead of several per product, then the inserts
-run as multi-row statements. An error's field path starts with the input's index:
+run as multi-row statements (Core, not ORM objects: see `_product_rows`). An error's field path starts with the input's index:
 `["inputs", "3", "sku"]`.
 """
 
@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.catalog import ProductChanges, _clean_product_columns, escape_like, slugify
 from domain.customfields import check_custom_fields, definitions_of
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.inventory import StockAction
-from domain.validation import flush_unique
+from models.base import new_id, utcnow
 from models.catalog import (
     Brand,
     Category,
@@ -57,14 +58,20 @@ def _ids(inputs: Sequence[Mapping[str, Any]], key: str, many: bool) -> set[uuid.
 
 
 async def _slugs_taken(session: AsyncSession, bases: set[str]) -> set[str]:
-    """Existing slugs equal to one of `bases` or numbered from one (`base-2`, ...)."""
-    taken: set[str] = set()
-    bases_list = sorted(b for b in bases if b)
-    for start in range(0, len(bases_list), 100):  # bounded: at most 5 queries for 500 inputs
-        chunk = bases_list[start : start + 100]
-        numbered = [Product.slug.like(escape_like(b + "-") + "%", "\\") for b in chunk]
-        stmt = select(Product.slug).where(or_(Product.slug.in_(chunk), *numbered))
-        taken.update((await session.scalars(stmt)).all())
+    """Existing slugs equal to one of `bases`, and those numbered from a taken base
+    (`base-2`, ...): the numbered ones are looked up only for bases that are taken (a LIKE
+    cannot use the index, so it runs only where a name clashes)."""
+    wanted = sorted(b for b in bases if b)
+    if not wanted:
+        return set()
+    taken = set((await session.scalars(select(Product.slug).where(Product.slug.in_(wanted)))).all())
+    clashing = sorted(taken)
+    for start in range(0, len(clashing), 100):  # at most 5 statements for 500 inputs
+        numbered = [
+            Product.slug.like(escape_like(b + "-") + "%", "\\")
+            for b in clashing[start : start + 100]
+        ]
+        taken.update((await session.scalars(select(Product.slug).where(or_(*numbered)))).all())
     return taken
 
 
@@ -209,33 +216,66 @@ async def _clean_all(
     return cleaned
 
 
+def _static_defaults(model: Any) -> dict[str, Any]:
+    """The model's plain column defaults (fields with a default factory are set per row)."""
+    return {
+        name: info.default
+        for name, info in model.model_fields.items()
+        if info.default_factory is None and not info.is_required()
+    }
+
+
+def _product_rows(cleaned: list[ProductChanges]) -> list[dict[str, Any]]:
+    """Complete product rows for a Core INSERT: building ORM objects costs about 1 ms each
+    (SQLModel inspects every default factory's signature per instance)."""
+    defaults = _static_defaults(Product)
+    now = utcnow()
+    rows = []
+    for changes in cleaned:
+        row = {**defaults, "images": [], "custom_fields": {}, **changes.columns}
+        row.update(id=new_id(), created_at=now, updated_at=now, stock_total=changes.stock or 0)
+        row["sort_name"] = (row["name"] or "").casefold()  # as models.catalog._keep_sort_name
+        rows.append(row)
+    return rows
+
+
 async def _insert(session: AsyncSession, cleaned: list[ProductChanges]) -> list[Product]:
-    products = [Product(**changes.columns) for changes in cleaned]
-    for product, changes in zip(products, cleaned, strict=True):
-        product.stock_total = changes.stock or 0
-    session.add_all(products)  # one multi-row INSERT per batch (client-made primary keys)
-    await flush_unique(session, "sku or slug", ["inputs"])
+    """Multi-row INSERTs: products, their links, their initial stock in the ledger (one
+    INCREMENT each, as productCreate records it); then the new rows, in input order."""
+    rows = _product_rows(cleaned)
+    try:
+        await session.execute(insert(Product), rows)
+    except IntegrityError as exc:  # a racing writer took a SKU or slug since the lookups
+        raise DomainError(ErrorCode.DUPLICATE, "sku or slug is already taken", ["inputs"]) from exc
     links = (
         (ProductCategory, "category_id", "category_ids"),
         (ProductCollection, "collection_id", "collection_ids"),
     )
     for table, column, key in links:
-        rows = [
-            {"product_id": p.id, column: pk}
-            for p, changes in zip(products, cleaned, strict=True)
+        pairs = [
+            {"product_id": row["id"], column: pk}
+            for row, changes in zip(rows, cleaned, strict=True)
             for pk in getattr(changes, key) or []
         ]
-        if rows:
-            await session.execute(insert(table), rows)
-    # The initial stock enters the ledger as productCreate records it: one INCREMENT.
-    increment = StockAction.INCREMENT.value
-    session.add_all(
-        StockTransaction(product_id=p.id, action=increment, quantity=p.stock_total)
-        for p in products
-        if p.stock_total
-    )
-    await session.flush()
-    return products
+        if pairs:
+            await session.execute(insert(table), pairs)
+    ledger = [
+        {
+            "id": new_id(),
+            "product_id": row["id"],
+            "action": StockAction.INCREMENT.value,
+            "quantity": row["stock_total"],
+            "order_id": None,
+            "created_at": row["created_at"],
+        }
+        for row in rows
+        if row["stock_total"]
+    ]
+    if ledger:
+        await session.execute(insert(StockTransaction), ledger)
+    ids = [row["id"] for row in rows]
+    found = {p.id: p for p in await session.scalars(select(Product).where(Product.id.in_(ids)))}
+    return [found[pk] for pk in ids]
 
 
 async def create_products(
