@@ -21,7 +21,7 @@ SQLite), then the product id, so keyset cursors stay exact.
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 from domain.catalog import ProductQuery, ProductSortField, product_conditions, product_sort_keys
 from domain.errors import DomainError, ErrorCode
@@ -57,7 +58,9 @@ SQLITE_COLUMN_WEIGHTS = (10.0, 10.0, 1.0)  # bm25 weights of name, sku, descript
 _WORD = re.compile(r"\S+")
 _RUN = re.compile(r"[^\W_]+")  # letters and digits: what both indexes treat as one token
 _FTS = table("product_search", column("rowid"))
-_FTS_ROWS = table("product_search_row", column("row"), column("product_id", Uuid()))
+_FTS_ROWS = table(
+    "product_search_row", column("row"), column("product_id", Uuid()), column("status")
+)
 _SEARCH_VECTOR = literal_column("product.search_vector")
 
 
@@ -123,10 +126,13 @@ def _postgres_search(
     return stmt.where(or_(matches, _sku_match(terms))), score
 
 
-def _sqlite_search(stmt: Select[Any], terms: SearchTerms) -> tuple[Select[Any], ColumnElement[Any]]:
-    """Products joined to their FTS5 hits (with bm25) and to the exact-SKU product; the hits
-    leave that product out, so it joins once."""
+def _sqlite_hits(terms: SearchTerms, status: str | None) -> Subquery:
+    """(id, score) of the products matching in FTS5 (with bm25) and of the exact-SKU product;
+    the FTS branch leaves that product out, so each product is there once. With `status`,
+    only products of that status (checked on product_search_row, not the product)."""
     sku_product = select(Product.id).where(_sku_match(terms))
+    if status is not None:
+        sku_product = sku_product.where(Product.status == status)
     branches: list[Select[Any]] = [
         sku_product.add_columns(literal(SKU_MATCH_SCORE, Double).label("score"))
     ]
@@ -140,10 +146,26 @@ def _sqlite_search(stmt: Select[Any], terms: SearchTerms) -> tuple[Select[Any], 
                 _FTS_ROWS.c.product_id.is_distinct_from(sku_product.scalar_subquery()),
             )
         )
+        if status is not None:
+            fts_hits = fts_hits.where(_FTS_ROWS.c.status == status)
         branches.append(fts_hits)
-    hits = union_all(*branches).subquery("search_hits")
-    product_id = hits.c[0]
-    return stmt.join(hits, product_id == Product.id), hits.c.score
+    return union_all(*branches).subquery("search_hits")
+
+
+def _sqlite_search(stmt: Select[Any], terms: SearchTerms) -> tuple[Select[Any], ColumnElement[Any]]:
+    """Products joined to their hits."""
+    hits = _sqlite_hits(terms, None)
+    return stmt.join(hits, hits.c[0] == Product.id), hits.c.score
+
+
+def _only_status(query: ProductQuery, storefront: bool) -> tuple[bool, str | None]:
+    """Whether the listing filters on nothing but the search and the status, and the one
+    status it needs (None: any)."""
+    others = replace(query, search=None, status=None, include_subcategories=True)
+    if others != ProductQuery():
+        return False, None
+    wanted = {s for s in ("LIVE" if storefront else None, query.status and query.status.value) if s}
+    return len(wanted) <= 1, next(iter(wanted), None)
 
 
 @dataclass(frozen=True)
@@ -155,6 +177,8 @@ class ProductListing:
     keys: list[SortKey]
     sort: ProductSortField
     scored: bool
+    ids_only: bool = False
+    """The statement selects (id, score) rows only: the page's products are read after."""
 
 
 def product_listing(
@@ -168,6 +192,17 @@ def product_listing(
     stmt = select(Product).where(*product_conditions(query, storefront))
     if terms is None:
         return ProductListing(stmt, product_sort_keys(sort), sort, scored=False)
+    plain, status = _only_status(query, storefront)
+    if sqlite and plain and sort is ProductSortField.RELEVANCE:
+        # The common storefront search: rank and page the hits alone (product_search_row
+        # knows each product's status), then read the page's 20 products, instead of joining
+        # every hit's product row before sorting (measured: 2-3x less time at 5k+ hits).
+        hits = _sqlite_hits(terms, status)
+        keys = [
+            SortKey(hits.c.score, lambda row: row.score),
+            SortKey(hits.c.id, lambda row: row.id),
+        ]
+        return ProductListing(select(hits), keys, sort, scored=True, ids_only=True)
     stmt, score = (_sqlite_search if sqlite else _postgres_search)(stmt, terms)
     if sort is not ProductSortField.RELEVANCE:
         return ProductListing(stmt, product_sort_keys(sort), sort, scored=False)
@@ -184,6 +219,11 @@ async def page_of_products(
     page = await paginate(
         session, listing.statement, listing.keys, descending, request, scalars=not listing.scored
     )
-    if listing.scored:
+    if listing.ids_only:
+        ids = [row.id for row in page.items]
+        rows = await session.scalars(select(Product).where(Product.id.in_(ids)))
+        by_id = {row.id: row for row in rows}  # same read transaction: every id is there
+        page.items = [by_id[pk] for pk in ids]
+    elif listing.scored:
         page.items = [row[0] for row in page.items]
     return page

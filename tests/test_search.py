@@ -228,4 +228,5 @@ async def test_sqlite_search_triggers_exist_at_head(db: Database) -> None:
             text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'product'")
         )
         names = {r[0] for r in rows}
-    assert {"product_search_insert", "product_search_update", "product_search_delete"} <= names
+    triggers = {"insert", "update", "status", "delete"}
+    assert {f"product_search_{name}" for name in triggers} <= names

@@ -11,6 +11,8 @@ SQLite: an FTS5 table `product_search` (unicode61, diacritics removed, prefix in
 3 characters) kept in step with `product` by triggers, in the writing transaction. FTS rows are
 tied to products through `product_search_row`, whose INTEGER PRIMARY KEY is the FTS rowid:
 product's own rowid is not stable (VACUUM may renumber a table without an INTEGER PRIMARY KEY).
+It also keeps each product's status, so a storefront search ranks and pages its hits without
+reading every hit's product row.
 
 Both build the index for the rows that already exist. A later SQLite migration that rebuilds
 the product table (batch_alter_table "move and copy") drops the triggers with the old table:
@@ -55,7 +57,8 @@ PG_DOWN = [
 SQLITE_TABLES = [
     """CREATE TABLE product_search_row (
          row INTEGER PRIMARY KEY,
-         product_id CHAR(32) NOT NULL UNIQUE
+         product_id CHAR(32) NOT NULL UNIQUE,
+         status VARCHAR(10) NOT NULL
        )""",
     """CREATE VIRTUAL TABLE product_search USING fts5(
          name, sku, description,
@@ -65,7 +68,7 @@ SQLITE_TABLES = [
 ]
 SQLITE_TRIGGERS = [
     """CREATE TRIGGER product_search_insert AFTER INSERT ON product BEGIN
-         INSERT INTO product_search_row (product_id) VALUES (new.id);
+         INSERT INTO product_search_row (product_id, status) VALUES (new.id, new.status);
          INSERT INTO product_search (rowid, name, sku, description) VALUES (
            (SELECT row FROM product_search_row WHERE product_id = new.id),
            new.name, new.sku, new.description);
@@ -75,6 +78,9 @@ SQLITE_TRIGGERS = [
          UPDATE product_search SET name = new.name, sku = new.sku, description = new.description
          WHERE rowid = (SELECT row FROM product_search_row WHERE product_id = new.id);
        END""",
+    """CREATE TRIGGER product_search_status AFTER UPDATE OF status ON product BEGIN
+         UPDATE product_search_row SET status = new.status WHERE product_id = new.id;
+       END""",
     """CREATE TRIGGER product_search_delete AFTER DELETE ON product BEGIN
          DELETE FROM product_search
          WHERE rowid = (SELECT row FROM product_search_row WHERE product_id = old.id);
@@ -82,7 +88,8 @@ SQLITE_TRIGGERS = [
        END""",
 ]
 SQLITE_BACKFILL = [
-    "INSERT INTO product_search_row (product_id) SELECT id FROM product ORDER BY rowid",
+    """INSERT INTO product_search_row (product_id, status)
+       SELECT id, status FROM product ORDER BY rowid""",
     """INSERT INTO product_search (rowid, name, sku, description)
        SELECT r.row, p.name, p.sku, p.description
        FROM product_search_row AS r JOIN product AS p ON p.id = r.product_id""",
@@ -90,6 +97,7 @@ SQLITE_BACKFILL = [
 SQLITE_DOWN = [
     "DROP TRIGGER product_search_insert",
     "DROP TRIGGER product_search_update",
+    "DROP TRIGGER product_search_status",
     "DROP TRIGGER product_search_delete",
     "DROP TABLE product_search",
     "DROP TABLE product_search_row",
