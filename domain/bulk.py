@@ -16,10 +16,11 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.catalog import ProductChanges, _clean_product_columns, escape_like, slugify
+from domain.catalog import ProductChanges, _clean_product_columns, slugify
 from domain.customfields import check_custom_fields, definitions_of
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.inventory import StockAction
+from domain.text import escape_like
 from models.base import new_id, utcnow
 from models.catalog import (
     Brand,

@@ -47,9 +47,9 @@ from sqlalchemy.sql.selectable import Subquery
 from domain.catalog import ProductQuery, ProductSortField, product_conditions, product_sort_keys
 from domain.errors import DomainError, ErrorCode
 from domain.pagination import Page, PageRequest, SortKey, paginate
+from domain.text import MAX_SEARCH_CHARS
 from models.catalog import Product
 
-MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_WORDS = 16
 SKU_MATCH_SCORE = -1e9
 """The score of the product whose whole SKU is the search: below any rank, so it comes first."""
@@ -78,10 +78,10 @@ class SearchTerms:
         if not text:
             return None
         words = tuple(w for w in _WORD.findall(text) if any(c.isalnum() for c in w))
-        if len(text) > MAX_SEARCH_LENGTH or len(words) > MAX_SEARCH_WORDS:
+        if len(text) > MAX_SEARCH_CHARS or len(words) > MAX_SEARCH_WORDS:
             raise DomainError(
                 ErrorCode.INVALID,
-                f"search is at most {MAX_SEARCH_LENGTH} characters and {MAX_SEARCH_WORDS} words",
+                f"search is at most {MAX_SEARCH_CHARS} characters and {MAX_SEARCH_WORDS} words",
                 ["filter", "search"],
             )
         return cls(text, words)
