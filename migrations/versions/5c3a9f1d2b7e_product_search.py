@@ -19,7 +19,7 @@ the product table (batch_alter_table "move and copy") drops the triggers with th
 recreate them with `create_sqlite_triggers` (tests/test_search.py checks they exist at head).
 
 Revision ID: 5c3a9f1d2b7e
-Revises: 361139174d29
+Revises: 32e4f0e87a00
 Create Date: 2026-11-30 22:40:00
 """
 
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "5c3a9f1d2b7e"
-down_revision: str | None = "361139174d29"
+down_revision: str | None = "32e4f0e87a00"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
