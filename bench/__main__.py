@@ -38,7 +38,9 @@ PG_URL = os.environ.get(
     ),
 )
 CLIENT = {"STOCKROOM_CLIENT_ID": "bench-admin", "STOCKROOM_CLIENT_SECRET": "bench-admin-secret"}
-SERVER_ENV = {**CLIENT, "STOCKROOM_SQL_COUNT_HEADER": "1"}
+CACHED_ENV = {**CLIENT, "STOCKROOM_SQL_COUNT_HEADER": "1"}
+SERVER_ENV = {**CACHED_ENV, "STOCKROOM_RESPONSE_CACHE_SIZE": "0"}
+"""Uncached reads: every request runs (the response cache is measured on its own)."""
 CONCURRENCY = (1, 16)
 FLOW_STOCK = 1_000_000
 
@@ -152,6 +154,34 @@ async def writes(
     return {"checkout_flow": flows, "contention": race}
 
 
+async def cached_reads(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The listing as a persisted query over GET answered from the response cache, and the
+    same bytes returned by a bare Starlette app (its ceiling)."""
+    load = load_of(args)
+    async with running_server(url, workers=1, **CACHED_ENV) as server:
+        _, shop = await clients(server.base)
+        get_url, body = await scenarios.persisted_listing(server.base, shop.token)
+        cached = {
+            f"c{c}": stats(
+                await scenarios.get_url(get_url, shop.token, c, load, server.cpu_seconds)
+            )
+            for c in CONCURRENCY
+        }
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as saved:
+        saved.write(body)
+    try:
+        command = ["-m", "bench.starlette_bytes", "--body", saved.name]
+        async with running_server("unused", command=command) as server:
+            target = f"{server.base}/graphql"
+            ceiling = {
+                f"c{c}": stats(await scenarios.get_url(target, "none", c, load, server.cpu_seconds))
+                for c in CONCURRENCY
+            }
+    finally:
+        os.unlink(saved.name)
+    return {"listing_cached": cached, "bytes_ceiling": ceiling}
+
+
 async def run_size(url: str, size: int, largest: bool, args: argparse.Namespace) -> dict[str, Any]:
     """Every scenario on one catalogue; flows, the race and 2 workers on the largest only."""
     out: dict[str, Any] = {}
@@ -161,6 +191,7 @@ async def run_size(url: str, size: int, largest: bool, args: argparse.Namespace)
         if largest:
             out.update(await writes(server, admin, shop, args))
         out["peak_memory_mib"] = round(server.peak_memory_kib() / 1024, 1)
+    out.update(await cached_reads(url, args))
     if largest:
         async with running_server(url, workers=2, **SERVER_ENV) as server:
             _, shop = await clients(server.base)
@@ -222,6 +253,12 @@ def backend_rows(backend: str, sizes: dict[str, Any], top: dict[str, Any]) -> li
             s = data["listing"][f"c{c}"]
             label = f"listing, {int(size):,} products"
             lines.append(_row(backend, label, c, s, _ratio(s, top[f"c{c}"])))
+        for c in CONCURRENCY if "listing_cached" in data else ():
+            s, top_bytes = data["listing_cached"][f"c{c}"], data["bytes_ceiling"][f"c{c}"]
+            label = f"listing, cached (persisted GET, hit), {int(size):,} products"
+            lines.append(_row(backend, label, c, s, _ratio(s, top_bytes)))
+            label = "ceiling: Starlette returning the same bytes"
+            lines.append(_row("none", label, c, top_bytes, "1.00 / 1.00"))
         two = data.get("listing_2_workers")
         if two:
             s = two["c16"]

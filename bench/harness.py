@@ -260,8 +260,7 @@ def graphql_call(
 # --- wrk: a C load generator, so the client leaves the (2) cores to the server -------------
 
 WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = [==[%(body)s]==]
+%(request)s
 %(headers)s
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -275,6 +274,15 @@ end
 
 def wrk_available() -> bool:
     return shutil.which("wrk") is not None
+
+
+def get_call(url: str, headers: dict[str, str]) -> Call:
+    """A plain GET of `url` (e.g. a persisted query by hash)."""
+
+    async def call(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(url, headers=headers)
+
+    return call
 
 
 async def wrk_drive(
@@ -299,9 +307,32 @@ async def wrk_drive(
         "Authorization": f"Bearer {token}",
         **(headers or {}),
     }
-    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in all_headers.items())
+    request = f'wrk.method = "POST"\nwrk.body = [==[{body}]==]'
+    return await _wrk(f"{base}/graphql", request, all_headers, concurrency, seconds, cpu, probe)
+
+
+async def wrk_get(
+    url: str, headers: dict[str, str], concurrency: int, seconds: float, cpu: CpuClock | None
+) -> LoadResult:
+    """GET `url` over and over with wrk (after the same httpx check as `wrk_drive`)."""
+    probe = await drive(get_call(url, headers), 1, 5, warmup=5)
+    if probe.errors:
+        return probe
+    return await _wrk(url, 'wrk.method = "GET"', headers, concurrency, seconds, cpu, probe)
+
+
+async def _wrk(
+    url: str,
+    request: str,
+    headers: dict[str, str],
+    concurrency: int,
+    seconds: float,
+    cpu: CpuClock | None,
+    probe: LoadResult,
+) -> LoadResult:
+    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"body": body, "headers": lines})
+        script.write(WRK_SCRIPT % {"request": request, "headers": lines})
     cpu_before = cpu() if cpu else None
     try:
         process = await asyncio.create_subprocess_exec(
@@ -313,7 +344,7 @@ async def wrk_drive(
             "60s",
             "-s",
             script.name,
-            f"{base}/graphql",
+            url,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )

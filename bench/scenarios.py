@@ -1,15 +1,27 @@
 """The benchmark scenarios, written against the public contract (API.md) over HTTP."""
 
 import asyncio
+import hashlib
+import json
 import random
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
-from bench.harness import CpuClock, FlowDone, LoadResult, drive, graphql_call, wrk_drive
+from bench.harness import (
+    CpuClock,
+    FlowDone,
+    LoadResult,
+    drive,
+    get_call,
+    graphql_call,
+    wrk_drive,
+    wrk_get,
+)
 
 MONEY = "amount currency formatted"
 LISTING = f"""
@@ -137,6 +149,40 @@ async def listing(
 ) -> LoadResult:
     """The storefront's first page of 20 products with prices, stock status and categories."""
     return await read(base, shop_token, LISTING, {"first": 20}, concurrency, load, cpu)
+
+
+async def persisted_listing(base: str, shop_token: str) -> tuple[str, bytes]:
+    """Register the listing as a persisted query; its hash-only GET URL and answer bytes."""
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": _sha256(LISTING)}}
+    variables = json.dumps({"first": 20})
+    async with httpx.AsyncClient(timeout=60) as http:
+        headers = {"Authorization": f"Bearer {shop_token}"}
+        registered = await http.post(
+            f"{base}/graphql",
+            json={"query": LISTING, "variables": {"first": 20}, "extensions": extensions},
+            headers=headers,
+        )
+        registered.raise_for_status()
+        url = f"{base}/graphql?" + urlencode(
+            {"variables": variables, "extensions": json.dumps(extensions)}
+        )
+        answer = await http.get(url, headers=headers)
+        answer.raise_for_status()
+    return url, answer.content
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def get_url(
+    url: str, token: str, concurrency: int, load: Load, cpu: CpuClock | None = None
+) -> LoadResult:
+    """One GET sent over and over (a persisted query by hash, or the bytes ceiling)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if load.driver == "wrk":
+        return await wrk_get(url, headers, concurrency, load.seconds, cpu)
+    return await drive(get_call(url, headers), concurrency, load.requests, load.warmup, cpu)
 
 
 async def product_page(

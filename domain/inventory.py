@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import versions  # noqa: F401  (every write moves its version stamps)
 from domain.errors import DomainError, ErrorCode
 from domain.pagination import Page, PageRequest, SortKey, paginate
 from models.catalog import Product

@@ -67,8 +67,13 @@ class Page(Generic[T]):
     cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
-    count_statement: Select[Any]
-    """SELECT count(*) of every row matching the filters, run only when totalCount is asked."""
+    filtered: Select[Any]
+    """Every row matching the filters, unordered and unbounded (for the count)."""
+
+    @property
+    def count_statement(self) -> Select[Any]:
+        """SELECT count(*) of every matching row: built and run only when totalCount is asked."""
+        return count_statement(self.filtered)
 
 
 def _encode_value(value: Any) -> Any:
@@ -139,7 +144,7 @@ async def paginate(
         cursors=cursors,
         has_next_page=has_more if not request.backwards else bool(request.before),
         has_previous_page=has_more if request.backwards else bool(request.after),
-        count_statement=count_statement(unbounded),
+        filtered=unbounded,
     )
 
 

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, raise_all
@@ -53,3 +54,9 @@ async def delete_tax_band(session: AsyncSession, pk: uuid.UUID) -> TaxBand:
     band = await get_or_404(session, TaxBand, pk, ["id"])
     await delete_unreferenced(session, band, "the tax band")
     return band
+
+
+async def load_tax_rates(session: AsyncSession) -> dict[uuid.UUID, Decimal]:
+    """Every tax band's rate by id (a store has a handful: kept whole per process)."""
+    rows = await session.execute(select(TaxBand.id, TaxBand.rate))
+    return {band_id: rate for band_id, rate in rows}

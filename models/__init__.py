@@ -10,8 +10,10 @@ from models import (  # noqa: F401
     inventory,
     orders,
     payments,
+    persisted,
     promotions,
     shipping,
+    versions,
 )
 
 metadata = SQLModel.metadata

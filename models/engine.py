@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from models.versions import StampReader
+
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
 
 _statement_count: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
@@ -170,12 +172,18 @@ class Database:
             _watch(engine)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self.stamps = StampReader(url)
+        """Version stamps of shared data, and what this process caches under them."""
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
         """A session for reads; its snapshot ends when the block does."""
         async with self._read_sessions() as session:
             yield session
+
+    def read_session(self) -> AsyncSession:
+        """A read session the caller closes (for reads spread over a whole request)."""
+        return self._read_sessions()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -196,5 +204,6 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        await self.stamps.close()
         for engine in {self.read_engine, self.write_engine}:
             await engine.dispose()

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     """Operations one batched request (a JSON array body) may hold."""
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     """A request body (or WebSocket message) larger than this is refused with 413."""
+    cache_max_age: int = Field(60, ge=0)
+    """max-age of public answers (Cache-Control: public): storefront catalogue reads."""
+    response_cache_size: int = Field(1000, ge=0)
+    """Catalogue answers each server process keeps whole (0: none)."""
     sql_count_header: bool = False
     """Add X-SQL-Statements (statements the request ran) to responses: for benchmarks."""
 

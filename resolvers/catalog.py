@@ -27,7 +27,7 @@ from models.catalog import (
     Variation,
     VariationOption,
 )
-from resolvers.context import Context
+from resolvers.context import BatchFn, Context
 from resolvers.ids import pk_or_no_row
 
 
@@ -492,11 +492,47 @@ async def delete_field_definition(ctx: Context, pk: uuid.UUID) -> FieldDefinitio
 
 async def display_price(ctx: Context, amount: int, tax_band_id: uuid.UUID | None) -> PriceBreakdown:
     """A store-currency amount without tax, shown in the request's currency with its tax band's
-    tax (the currency table is read once per request, tax bands through a DataLoader)."""
-    target = await ctx.display_currency()
-    store = await ctx.store_currency()
-    band = await tax_band(ctx, tax_band_id) if tax_band_id else None
-    return catalog.product_price(amount, band.rate if band else None, store, target)
+    tax (the currency table and tax rates are kept per process, see Context.prepare_prices)."""
+    await ctx.prepare_prices()
+    shown = price_now(ctx, amount, tax_band_id)
+    if shown is None:  # a tax band made after this request read the rates
+        band = await tax_band(ctx, tax_band_id) if tax_band_id else None
+        currencies = await ctx.currencies()
+        rate = band.rate if band else None
+        return catalog.product_price(amount, rate, currencies.store, ctx.display_spec(currencies))
+    return shown
+
+
+def price_now(ctx: Context, amount: int, tax_band_id: uuid.UUID | None) -> PriceBreakdown | None:
+    """The shown price without awaiting anything, when the request's price tables are loaded
+    (None otherwise: then use `display_price`)."""
+    tables = ctx.price_tables()
+    if tables is None:
+        return None
+    currencies, rates = tables
+    rate = None
+    if tax_band_id is not None:
+        rate = rates.get(tax_band_id)
+        if rate is None:
+            return None
+    return catalog.product_price(amount, rate, currencies.store, ctx.display_spec(currencies))
+
+
+def loaded(ctx: Context, batch_fn: BatchFn, key: Any) -> Any | None:
+    """What the request's DataLoader already holds for `key` (None when not loaded yet)."""
+    future = ctx.loader(batch_fn).cache_map.get(key)
+    if future is None or not future.done() or future.exception() is not None:
+        return None
+    return future.result()
+
+
+async def prefetch_categories(ctx: Context, product_ids: Sequence[uuid.UUID]) -> None:
+    """Load a page's categories in one statement, for `loaded` to find (no async fields)."""
+    missing = [
+        pk for pk in product_ids if ctx.loader(load_product_categories).cache_map.get(pk) is None
+    ]
+    if missing:
+        await ctx.loader(load_product_categories).load_many(missing)
 
 
 def stock_status(ctx: Context, row: Product) -> StockStatus:

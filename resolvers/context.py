@@ -2,9 +2,10 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from graphql import GraphQLError
@@ -14,9 +15,12 @@ from strawberry.dataloader import DataLoader
 from domain.auth import Principal
 from domain.currencies import CurrencyTable, load_currency_table
 from domain.pricing import CurrencySpec
+from domain.tax_bands import load_tax_rates
+from domain.versions import CURRENCY, TAX
 from models.base import rows_by_ids
 from models.engine import Database
 from models.settings import Settings
+from models.versions import Stamps
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -41,9 +45,14 @@ class Context:
     customer_id: uuid.UUID | None = None
     requested_currency: str | None = None
     connection_params: Any = None  # a WebSocket's connection_init payload (holds the token)
+    stamps: Stamps | None = None
+    """The version stamps as the request found them (read on first need)."""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     _currencies: CurrencyTable | None = None
+    _tax_rates: Mapping[uuid.UUID, Decimal] | None = None
+    _shared: AsyncSession | None = None
+    _sharing: int = 0
 
     def forget_cached(self) -> None:
         """Drop the DataLoaders and the currency table: what follows reads the data as it is
@@ -51,6 +60,8 @@ class Context:
         serves every operation of the connection). Work still running makes new loaders."""
         self._loaders = {}
         self._currencies = None
+        self._tax_rates = None
+        self.stamps = None
 
     @property
     def is_admin(self) -> bool:
@@ -58,9 +69,34 @@ class Context:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read session. Reads of one request take turns: one connection per request."""
-        async with self._lock, self.db.reader() as session:
-            yield session
+        """A read session. Reads of one request take turns: one connection per request; while
+        a query runs (`sharing_reads`), all its reads share one session and transaction."""
+        async with self._lock:
+            if not self._sharing:
+                async with self.db.reader() as session:
+                    yield session
+                return
+            if self._shared is None:
+                self._shared = self.db.read_session()
+            yield self._shared
+
+    @asynccontextmanager
+    async def sharing_reads(self) -> AsyncIterator[None]:
+        """Within the block, reads share one session (one BEGIN/ROLLBACK for a whole query
+        instead of one per resolver batch). Not for mutations: a write's poll loop (e.g. the
+        idempotency wait) needs fresh snapshots."""
+        self._sharing += 1
+        try:
+            yield
+        finally:
+            self._sharing -= 1
+            if not self._sharing:
+                await self._end_shared()
+
+    async def _end_shared(self) -> None:
+        session, self._shared = self._shared, None
+        if session is not None:
+            await session.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -70,6 +106,7 @@ class Context:
         async with self.db.transaction() as session:
             yield session
         self.forget_cached()
+        await self._end_shared()  # its snapshot predates the write
 
     async def written(self, work: Callable[..., Awaitable[V]], *args: Any) -> V:
         """`work(session, *args)` in one write transaction (see `write`): what most mutations'
@@ -101,19 +138,50 @@ class Context:
             loader = self._loaders[key] = DataLoader(load_fn=load)
         return loader
 
+    async def version_stamps(self) -> Stamps:
+        if self.stamps is None:
+            self.stamps = await self.db.stamps.read()
+        return self.stamps
+
     async def currencies(self) -> CurrencyTable:
+        """The currency table, kept by the process until a currency changes (any process's
+        change moves the `currency` version stamp)."""
         if self._currencies is None:
-            async with self.read() as session:
-                if self._currencies is None:  # concurrent resolvers queue here: load once
-                    self._currencies = await load_currency_table(session)
+            version = (await self.version_stamps()).get(CURRENCY, 0)
+            self._currencies = await self.db.stamps.value(
+                "currency_table", version, self._load_currencies
+            )
         return self._currencies
 
-    async def store_currency(self) -> CurrencySpec:
-        return (await self.currencies()).store
+    async def _load_currencies(self) -> CurrencyTable:
+        async with self.read() as session:
+            return await load_currency_table(session)
 
-    async def display_currency(self) -> CurrencySpec:
+    async def tax_rates(self) -> Mapping[uuid.UUID, Decimal]:
+        """Every tax band's rate, kept by the process until a tax band changes."""
+        if self._tax_rates is None:
+            version = (await self.version_stamps()).get(TAX, 0)
+            self._tax_rates = await self.db.stamps.value("tax_rates", version, self._load_rates)
+        return self._tax_rates
+
+    async def _load_rates(self) -> Mapping[uuid.UUID, Decimal]:
+        async with self.read() as session:
+            return await load_tax_rates(session)
+
+    async def prepare_prices(self) -> None:
+        """Load what showing a price needs (from the process's caches, as a rule), so that
+        price fields then resolve without awaiting."""
+        await self.currencies()
+        await self.tax_rates()
+
+    def price_tables(self) -> tuple[CurrencyTable, Mapping[uuid.UUID, Decimal]] | None:
+        """The currency table and tax rates when loaded (see `prepare_prices`)."""
+        if self._currencies is None or self._tax_rates is None:
+            return None
+        return self._currencies, self._tax_rates
+
+    def display_spec(self, table: CurrencyTable) -> CurrencySpec:
         """The X-Currency header's currency when given (it must be enabled), else the store's."""
-        table = await self.currencies()
         if not self.requested_currency:
             return table.store
         spec = table.enabled.get(self.requested_currency.upper())
@@ -122,3 +190,10 @@ class Context:
                 f"X-Currency {self.requested_currency!r} is not an enabled currency", "INVALID"
             )
         return spec
+
+    async def store_currency(self) -> CurrencySpec:
+        return (await self.currencies()).store
+
+    async def display_currency(self) -> CurrencySpec:
+        """The X-Currency header's currency when given (it must be enabled), else the store's."""
+        return self.display_spec(await self.currencies())

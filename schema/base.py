@@ -219,12 +219,12 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The page's items in order.")
     page_info: PageInfo = strawberry.field(description="Where the page sits in the list.")
-    count_statement: strawberry.Private[Any]
+    page: strawberry.Private[Page[Any]]
 
     @strawberry.field(description="How many items match, over all pages.")
     async def total_count(self, info: StrawberryInfo) -> int:
         async with info.context.read() as session:
-            return int(await session.scalar(self.count_statement) or 0)
+            return int(await session.scalar(self.page.count_statement) or 0)
 
     @classmethod
     def of(cls, page: Page[Row], convert: Callable[[Row], T]) -> "Connection[T]":
@@ -239,7 +239,7 @@ class Connection(Generic[T]):
                 start_cursor=page.cursors[0] if page.cursors else None,
                 end_cursor=page.cursors[-1] if page.cursors else None,
             ),
-            count_statement=page.count_statement,
+            page=page,
         )
 
 

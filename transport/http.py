@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import ExecutionResult
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -28,8 +29,10 @@ from models.engine import Database
 from models.settings import Settings
 from resolvers.context import Context
 from resolvers.observability import current_record
-from transport import media
+from transport import httpcache, media
+from transport.apq import PersistedQueries
 from transport.guards import BadInput, decode_json, text_problem
+from transport.response_cache import ResponseCache
 
 
 class Unauthenticated(Exception):
@@ -85,7 +88,11 @@ def unauthenticated_response(message: str, media_type: str) -> JSONResponse:
     return JSONResponse(
         body,
         status_code=401,
-        headers={"WWW-Authenticate": "Bearer", "Content-Type": media.content_type(media_type)},
+        headers={
+            "WWW-Authenticate": "Bearer",
+            "Content-Type": media.content_type(media_type),
+            "Cache-Control": httpcache.PRIVATE,
+        },
     )
 
 
@@ -103,6 +110,9 @@ class StockroomGraphQL(GraphQL[Context, None]):
         self.db = db
         self.settings = settings
         self.auth = Authenticator(db)
+        self.persisted = PersistedQueries(db)
+        self.kinds = httpcache.Classifier()
+        self.responses = ResponseCache(settings.response_cache_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,7 +120,9 @@ class StockroomGraphQL(GraphQL[Context, None]):
             return
         request = Request(scope, receive)
         media_type = media.negotiate(request.headers.get("accept"))
-        if not self._wants_graphiql(request):
+        if self._wants_graphiql(request):
+            response = await self._run(request, media_type)
+        else:
             try:
                 request.state.principal = await self.auth.principal(
                     request.headers.get("authorization")
@@ -119,15 +131,38 @@ class StockroomGraphQL(GraphQL[Context, None]):
                     request.headers.get("x-customer-token")
                 )
             except Unauthenticated as exc:
-                await unauthenticated_response(str(exc), media_type)(scope, receive, send)
-                return
-            _record_role(request.state.principal, request.state.customer_id)
+                response = unauthenticated_response(str(exc), media_type)
+            else:
+                _record_role(request.state.principal, request.state.customer_id)
+                response = await self.answer(request, media_type)
+        await response(scope, receive, send)
+
+    async def answer(self, request: Request, media_type: str) -> Response:
+        """The answer to an authenticated request: from the response cache when it holds it
+        under the current version stamps, else run, labelled for HTTP caches (and kept)."""
+        principal: Principal = request.state.principal
+        key = None
+        if self.responses.enabled and request.state.customer_id is None:
+            key = self.responses.key(request, await request.body(), principal.is_admin)
+            request.state.stamps = await self.db.stamps.read()
+            hit = self.responses.get(key, request.state.stamps)
+            if hit is not None:
+                return httpcache.conditional(request, hit)
+        request.state.kind = None  # set by each operation that runs
+        response = await self._run(request, media_type)
+        kind: httpcache.Kind = request.state.kind or httpcache.Kind.PRIVATE
+        shown = httpcache.Kind.PRIVATE if principal.is_admin else kind
+        httpcache.label(request, response, shown, self.settings.cache_max_age)
+        if key is not None and kind is httpcache.Kind.CATALOGUE and response.status_code == 200:
+            self.responses.put(key, request.state.stamps, response)
+        return httpcache.conditional(request, response)
+
+    async def _run(self, request: Request, media_type: str) -> Response:
         try:
-            response = await self.run(request)
+            return await self.run(request)
         except HTTPException as error:
             allow = {"Allow": "POST"} if error.status_code == 405 else None
-            response = media.request_error(error.status_code, error.reason, media_type, allow)
-        await response(scope, receive, send)
+            return media.request_error(error.status_code, error.reason, media_type, allow)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """The response headers and status being built; it carries the negotiated media type."""
@@ -196,17 +231,35 @@ class StockroomGraphQL(GraphQL[Context, None]):
         root_value: Any,
         request_data: GraphQLRequestData,
     ) -> Any:
-        """A mutation (or subscription) over GET is 405 Method Not Allowed (Allow: POST)."""
+        """One operation: its persisted query resolved first (API.md section 14) and what it
+        reads noted for caching (a batch is as shareable as its least shareable operation); a
+        query's reads share one session. A mutation (or subscription) over GET is 405 Method
+        Not Allowed (Allow: POST)."""
+        problem = await self.persisted.resolve(request_data)
+        if problem is not None:
+            request.state.kind = httpcache.Kind.PRIVATE
+            return ExecutionResult(data=None, errors=[problem])
+        reading = self.kinds.reading(request_data.query, request_data.operation_name)
         try:
-            return await super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
+            if reading.is_query:  # one read session for all its reads; prices without awaiting
+                async with context.sharing_reads():
+                    await context.prepare_prices()
+                    result = await super().execute_single(
+                        request, request_adapter, sub_response, context, root_value, request_data
+                    )
+            else:
+                result = await super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
         except HTTPException as error:
             if request_adapter.method == "GET" and isinstance(
                 error.__cause__, InvalidOperationTypeError
             ):
                 raise HTTPException(405, error.reason) from error
             raise
+        kind = httpcache.Kind.PRIVATE if result.errors else reading.kind
+        request.state.kind = min(getattr(request.state, "kind", None) or kind, kind)
+        return result
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON bodies and parameters through the one check of all incoming text
@@ -237,6 +290,13 @@ class StockroomGraphQL(GraphQL[Context, None]):
             request.method == "GET"
             and "text/html" in request.headers.get("accept", "")
             and "query" not in request.query_params
+            and "extensions" not in request.query_params  # a persisted query by hash
+        )
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Not for a GET that names a persisted query by hash (no `query` parameter)."""
+        return super().should_render_graphql_ide(request) and (
+            "extensions" not in request.query_params
         )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -249,6 +309,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
             request=request,
             response=response,
             requested_currency=request.headers.get("x-currency"),
+            stamps=getattr(state, "stamps", None),
         )
 
     async def on_ws_connect(self, context: Context) -> Any:

@@ -1,12 +1,14 @@
 """Catalogue object types; Node types also say how `node(id:)` fetches them."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Optional, Self
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.nodes import SelectedField
 
 from domain.catalog import Status
 from domain.customfields import CustomFieldEntity as DomainCustomFieldEntity
@@ -149,18 +151,14 @@ class Product(Node):
             "currency), with and without the tax of its tax band."
         )
     )
-    async def price(self, info: StrawberryInfo) -> DisplayPrice:
-        return DisplayPrice.of(
-            await resolve.display_price(info.context, self.row.price, self.row.tax_band_id)
-        )
+    def price(self, info: StrawberryInfo) -> DisplayPrice:
+        return _shown_price(info, self.row.price, self.row.tax_band_id)
 
     @strawberry.field(description="The sale price, when set: what a buyer pays instead of `price`.")
-    async def sale_price(self, info: StrawberryInfo) -> DisplayPrice | None:
+    def sale_price(self, info: StrawberryInfo) -> DisplayPrice | None:
         if self.row.sale_price is None:
             return None
-        return DisplayPrice.of(
-            await resolve.display_price(info.context, self.row.sale_price, self.row.tax_band_id)
-        )
+        return _shown_price(info, self.row.sale_price, self.row.tax_band_id)
 
     @strawberry.field(description="The tax band of the product's prices (none: no tax).")
     async def tax_band(self, info: StrawberryInfo) -> TaxBand | None:
@@ -169,7 +167,13 @@ class Product(Node):
         return TaxBand.of(row) if row else None
 
     @strawberry.field(description="The categories the product is in.")
-    async def categories(self, info: StrawberryInfo) -> list["Category"]:
+    def categories(self, info: StrawberryInfo) -> list["Category"]:
+        known = resolve.loaded(info.context, resolve.load_product_categories, self.row.id)
+        if known is not None:  # prefetched with the page: no coroutine, no task
+            return [Category.of(r) for r in known]
+        return self._categories_later(info)  # type: ignore[return-value]
+
+    async def _categories_later(self, info: StrawberryInfo) -> list["Category"]:
         return [Category.of(r) for r in await resolve.product_categories(info.context, self.row.id)]
 
     @strawberry.field(description="The product's brand, if any (storefronts: LIVE brands).")
@@ -241,7 +245,38 @@ async def product_connection(
     field = sort_by.field if sort_by else None  # None: the default order (domain/search.py)
     descending = sort_by is not None and sort_by.direction is SortDirection.DESC
     page = await resolve.products(info.context, query, field, descending, request)
+    inside = [s for f in info.selected_fields for s in f.selections]
+    if selects(inside, ("edges", "node", "categories")):
+        await resolve.prefetch_categories(info.context, [r.id for r in page.items])
     return Connection.of(page, Product.of)
+
+
+def _shown_price(info: StrawberryInfo, amount: int, tax_band_id: Any) -> DisplayPrice:
+    """A price field's value, at once when the request's price tables are loaded (the rule
+    for queries: a sync field costs no coroutine or task), else awaited."""
+    shown = resolve.price_now(info.context, amount, tax_band_id)
+    if shown is not None:
+        return DisplayPrice.of(shown)
+    return _price_later(info, amount, tax_band_id)  # type: ignore[return-value]
+
+
+async def _price_later(info: StrawberryInfo, amount: int, tax_band_id: Any) -> DisplayPrice:
+    return DisplayPrice.of(await resolve.display_price(info.context, amount, tax_band_id))
+
+
+def selects(selections: Sequence[Any], path: tuple[str, ...]) -> bool:
+    """Whether the field `path` (e.g. edges, node, categories) is selected under any of the
+    given selections (fields and fragments) of the current field."""
+    for selection in selections:
+        inner = getattr(selection, "selections", None) or []
+        if isinstance(selection, SelectedField):
+            if selection.name != path[0]:
+                continue
+            if len(path) == 1 or selects(inner, path[1:]):
+                return True
+        elif selects(inner, path):
+            return True
+    return False
 
 
 PRODUCTS_ARGS_DOC = (

@@ -1,0 +1,88 @@
+"""Which writes move which version stamp (models/versions.py), in the writing transaction.
+
+Every session is watched: a flush that adds, changes or deletes a row of a tracked table, and
+an ORM `insert()`/`update()`/`delete()` statement on one (stock allocation is a conditional
+UPDATE of the product row), mark the stamp of that table's kind; just before the transaction
+commits the marked stamps are bumped in it. So the stamps move exactly when the data commits,
+and a process that cached data under an older stamp knows to drop it.
+
+Kinds: `catalog` (products and their stock, categories, brands, collections, variations,
+custom-field definitions), `currency`, `tax`. Another area makes its tables tracked with
+`track("table", "kind")` at import time.
+"""
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from models.versions import VersionStamp
+
+CATALOG, CURRENCY, TAX = "catalog", "currency", "tax"
+TRACKED: dict[str, str] = {
+    "product": CATALOG,
+    "category": CATALOG,
+    "brand": CATALOG,
+    "collection": CATALOG,
+    "product_category": CATALOG,
+    "product_collection": CATALOG,
+    "variation": CATALOG,
+    "variation_option": CATALOG,
+    "field_definition": CATALOG,
+    "currency": CURRENCY,
+    "tax_band": TAX,
+}
+"""Table name -> the stamp a write to it moves."""
+
+_MARKED = "version_stamps_marked"
+
+
+def track(table: str, kind: str) -> None:
+    """Make writes to `table` move the stamp `kind` (for areas that cache their own data)."""
+    TRACKED[table] = kind
+
+
+def _mark(session: Session, table: str | None) -> None:
+    kind = TRACKED.get(table or "")
+    if kind is not None:
+        session.info.setdefault(_MARKED, set()).add(kind)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+    for row in (*session.new, *session.dirty, *session.deleted):
+        _mark(session, getattr(type(row), "__tablename__", None))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        _mark(state.session, getattr(table, "name", None))
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_marked(session: Session) -> None:
+    session.flush()  # rows still pending mark their stamps now
+    kinds = session.info.pop(_MARKED, None)
+    if kinds:
+        bump(session, sorted(kinds))  # sorted: concurrent writers lock the rows in one order
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_marked(session: Session) -> None:
+    session.info.pop(_MARKED, None)
+
+
+def bump(session: Session, kinds: list[str]) -> None:
+    """Move the stamps of `kinds` by one in the session's transaction (rows made on first use)."""
+    dialect = session.get_bind().dialect.name
+    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    for kind in kinds:
+        stmt = insert(VersionStamp).values(name=kind, value=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"value": VersionStamp.value + 1}
+        )
+        session.execute(stmt)

@@ -1,0 +1,133 @@
+"""Version stamps: one row per kind of shared data (the catalogue, currencies, tax bands...),
+bumped in the same transaction as any write to it (see domain/versions.py). A process that
+caches such data keeps the stamp it was read at and drops it once the stamp moved: every
+server process sees another's change at once, for the price of one tiny SELECT.
+
+`StampReader` reads the stamps cheaply per request: on SQLite a plain sqlite3 connection in
+autocommit mode (a few microseconds); on PostgreSQL one asyncpg connection whose queries are
+shared by every request that arrived before the query was sent (one round trip serves a
+burst of concurrent requests, and none sees stamps read before it arrived)."""
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import asyncpg
+from sqlalchemy import BigInteger
+from sqlalchemy.engine import make_url
+from sqlmodel import Column, Field, SQLModel
+
+Stamps = Mapping[str, int]
+STAMPS_SQL = "SELECT name, value FROM version_stamp"
+
+
+class VersionStamp(SQLModel, table=True):
+    """How many committed writes a kind of shared data has had (any change moves it)."""
+
+    __tablename__ = "version_stamp"
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class SqliteStamps:
+    """Reads the stamps on a private sqlite3 connection; each SELECT sees the last commit."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    async def read(self) -> Stamps:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA busy_timeout=60000")
+        return dict(self._conn.execute(STAMPS_SQL).fetchall())
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class PostgresStamps:
+    """Reads the stamps over one asyncpg connection; concurrent callers share a query that
+    was sent after they asked (so no caller gets stamps older than its own arrival)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._conn: asyncpg.Connection | None = None
+        self._waiting: list[asyncio.Future[Stamps]] = []
+        self._reading = False
+
+    async def read(self) -> Stamps:
+        future: asyncio.Future[Stamps] = asyncio.get_running_loop().create_future()
+        self._waiting.append(future)
+        if not self._reading:
+            self._reading = True
+            asyncio.get_running_loop().create_task(self._serve())
+        return await future
+
+    async def _serve(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    stamps = await self._query()
+                except Exception as error:  # the connection broke: reconnect next time
+                    await self.close()
+                    for future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for future in batch:
+                    if not future.done():
+                        future.set_result(stamps)
+        finally:
+            self._reading = False
+
+    async def _query(self) -> Stamps:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self.dsn)
+        rows = await self._conn.fetch(STAMPS_SQL)
+        return {row[0]: row[1] for row in rows}
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            await conn.close()
+
+
+class StampReader:
+    """The stamps of one database, and values cached per process under the stamp they were
+    read at (e.g. the currency table): `cached(kind, stamps)` is None once the stamp moved."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            self._source: SqliteStamps | PostgresStamps = SqliteStamps(parsed.database or "")
+        else:
+            dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._source = PostgresStamps(dsn)
+        self._values: dict[str, tuple[int, Any]] = {}
+
+    async def read(self) -> Stamps:
+        return await self._source.read()
+
+    def cached(self, name: str, version: int) -> Any | None:
+        held = self._values.get(name)
+        return held[1] if held is not None and held[0] == version else None
+
+    def keep(self, name: str, version: int, value: Any) -> None:
+        self._values[name] = (version, value)
+
+    async def value(self, name: str, version: int, load: Callable[[], Any]) -> Any:
+        """The value cached under `version`, else `await load()` kept under it."""
+        found = self.cached(name, version)
+        if found is None:
+            found = await load()
+            self.keep(name, version, found)
+        return found
+
+    async def close(self) -> None:
+        await self._source.close()

@@ -1,0 +1,176 @@
+"""Caches against real server processes sharing one database: a change committed through one
+process is never hidden by another's cached answer or currency table; a query persisted
+through one runs by hash on the other; Apollo Client's persisted-queries link (from npm) works
+with hashed queries over GET."""
+
+import asyncio
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, Template, running_server
+
+pytestmark = pytest.mark.slow  # real server processes
+
+LISTING = """query($first: Int) { products(first: $first) { edges { node {
+  sku name stockStatus price { withTax { amount currency } } categories { name } } } } }"""
+APOLLO_DIR = ROOT / "bench" / "apollo"
+
+
+class Caller:
+    def __init__(self, client: httpx.AsyncClient, base: str, token: str) -> None:
+        self.client, self.base, self.token = client, base, token
+
+    async def get(self, query: str, variables: dict[str, Any], **headers: str) -> Any:
+        response = await self.client.get(
+            f"{self.base}/graphql",
+            params={"query": query, "variables": json.dumps(variables)},
+            headers={"Authorization": f"Bearer {self.token}", **headers},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def post(self, body: dict[str, Any]) -> Any:
+        response = await self.client.post(
+            f"{self.base}/graphql", json=body, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        return response.json()
+
+    async def mutate(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        body = await self.post({"query": query, "variables": variables or {}})
+        assert "errors" not in body, body
+        payload = next(iter(body["data"].values()))
+        assert not payload.get("errors"), payload
+        return payload
+
+
+def _node(answer: Any) -> dict[str, Any]:
+    return dict(answer["data"]["products"]["edges"][0]["node"])
+
+
+async def test_a_change_through_one_process_shows_at_once_on_the_other(
+    db_url: str, template: Template
+) -> None:
+    async with (
+        running_server(db_url) as one,
+        running_server(db_url) as two,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        admin = Caller(client, one.base, template.admin_token)
+        reader = Caller(client, two.base, template.storefront_token)
+        made = await admin.mutate(
+            'mutation { productCreate(input: {sku: "P2", name: "Two", price: 1000, status: LIVE, '
+            "manageStock: true, stock: 10}) { product { id } errors { code } } }"
+        )
+        pid = made["product"]["id"]
+        await admin.mutate(
+            'mutation { currencyCreate(input: {code: "EUR", name: "Euro", exchangeRate: "0.5", '
+            'format: "€{price}"}) { errors { code } } }'
+        )
+        currencies = (await admin.post({"query": "{ currencies { id code } }"}))["data"]
+        euro = next(c["id"] for c in currencies["currencies"] if c["code"] == "EUR")
+        first = await reader.get(LISTING, {"first": 1}, **{"X-Currency": "EUR"})
+        assert first == await reader.get(LISTING, {"first": 1}, **{"X-Currency": "EUR"})
+        assert _node(first)["price"]["withTax"] == {"amount": 500, "currency": "EUR"}
+
+        steps: list[tuple[str, dict[str, Any], str, Any]] = [
+            (
+                'mutation($id: ID!) { productUpdate(id: $id, input: {name: "Renamed"}) '
+                "{ errors { code } } }",
+                {"id": pid},
+                "name",
+                "Renamed",
+            ),
+            (
+                "mutation($id: ID!) { stockTransactionCreate(productId: $id, input: "
+                "{action: DECREMENT, quantity: 10}) { errors { code } } }",
+                {"id": pid},
+                "stockStatus",
+                "OUT_OF_STOCK",
+            ),
+            (
+                'mutation($id: ID!) { currencyUpdate(id: $id, input: {exchangeRate: "2"}) '
+                "{ errors { code } } }",
+                {"id": euro},
+                "price",
+                {"withTax": {"amount": 2000, "currency": "EUR"}},
+            ),
+        ]
+        for mutation, variables, field, expected in steps:
+            await admin.mutate(mutation, variables)
+            answer = await reader.get(LISTING, {"first": 1}, **{"X-Currency": "EUR"})
+            assert _node(answer)[field] == expected, field
+
+
+async def test_a_query_persisted_through_one_process_runs_by_hash_on_the_other(
+    db_url: str, template: Template
+) -> None:
+    query = "query { currencies { code } }"
+    extensions = {
+        "persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}
+    }
+    async with (
+        running_server(db_url) as one,
+        running_server(db_url) as two,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        first = Caller(client, one.base, template.storefront_token)
+        second = Caller(client, two.base, template.storefront_token)
+        unknown = await second.post({"extensions": extensions})
+        assert unknown["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        registered = await first.post({"query": query, "extensions": extensions})
+        assert registered["data"]["currencies"] == [{"code": "USD"}]
+        response = await client.get(
+            f"{two.base}/graphql",
+            params={"extensions": json.dumps(extensions)},
+            headers={"Authorization": f"Bearer {template.storefront_token}"},
+        )
+        assert response.json() == registered
+
+
+def _apollo_ready() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (APOLLO_DIR / "node_modules" / "@apollo" / "client").exists():
+        return "run `npm install` in bench/apollo for Apollo Client"
+    return None
+
+
+@pytest.mark.skipif(_apollo_ready() is not None, reason=_apollo_ready() or "")
+async def test_apollo_persisted_queries_link_over_get(db_url: str, template: Template) -> None:
+    async with running_server(db_url) as server, httpx.AsyncClient(timeout=30) as client:
+        admin = Caller(client, server.base, template.admin_token)
+        await admin.mutate(
+            'mutation { productCreate(input: {sku: "AP-1", name: "Apollo", price: 1250, '
+            "status: LIVE}) { errors { code } } }"
+        )
+        process = await asyncio.create_subprocess_exec(
+            "node",
+            str(Path("bench") / "apollo" / "apq.mjs"),
+            server.base,
+            template.storefront_token,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    seen = json.loads(out)
+    for data in seen["results"]:
+        assert data["products"]["edges"][0]["node"]["sku"] == "AP-1"
+        assert data["products"]["edges"][0]["node"]["price"]["withTax"]["formatted"] == "$12.50"
+    requests = [(r["method"], r["sentQuery"]) for r in seen["requests"]]
+    # first app: hash only over GET (unknown), then hash and query (registers);
+    # second app: hash only over GET, answered
+    assert requests[0] == ("GET", False)
+    assert requests[1][1] is True
+    assert requests[2:] == [("GET", False)]
+    assert seen["requests"][2]["status"] == 200
+    assert seen["requests"][2]["etag"]
+    assert seen["requests"][2]["cacheControl"].startswith("public")

@@ -1,0 +1,72 @@
+"""Whole answers of catalogue reads kept in this process (issue 10).
+
+An answer is kept under its request (method, URL parameters or body, role, X-Currency,
+Accept) together with the version stamps read before it ran (models/versions.py), and served
+again only while the stamps are unchanged: any committed catalogue, stock, price, currency or
+tax change, by any process, moves a stamp, and the next request reads the stamps before it
+looks here. A hit runs no GraphQL at all. Requests with a customer token are never served
+from here (checking that token needs the database).
+"""
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from models.versions import Stamps
+
+Key = tuple[str, bytes, bytes, bool, str, str]
+KEPT_HEADERS = ("content-type", "cache-control", "vary", "etag")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    stamps: Stamps
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+    def response(self) -> Response:
+        return Response(self.body, status_code=self.status, headers=dict(self.headers))
+
+
+class ResponseCache:
+    """A bounded LRU of answers (`max_entries` 0 keeps nothing)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._answers: OrderedDict[Key, Answer] = OrderedDict()
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_entries > 0
+
+    @staticmethod
+    def key(request: Request, body: bytes, is_admin: bool) -> Key:
+        headers = request.headers
+        return (
+            request.method,
+            request.scope.get("query_string", b""),
+            body,
+            is_admin,
+            headers.get("x-currency", "").upper(),
+            headers.get("accept", ""),
+        )
+
+    def get(self, key: Key, stamps: Stamps) -> Response | None:
+        answer = self._answers.get(key)
+        if answer is None:
+            return None
+        if answer.stamps != stamps:
+            del self._answers[key]
+            return None
+        self._answers.move_to_end(key)
+        return answer.response()
+
+    def put(self, key: Key, stamps: Stamps, response: Response) -> None:
+        headers = tuple((k, v) for k, v in response.headers.items() if k.lower() in KEPT_HEADERS)
+        self._answers[key] = Answer(stamps, response.status_code, bytes(response.body), headers)
+        self._answers.move_to_end(key)
+        while len(self._answers) > self.max_entries:
+            self._answers.popitem(last=False)
