@@ -4,7 +4,7 @@ the health check (API.md sections 1 and 2)."""
 import base64
 import binascii
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -28,7 +28,7 @@ from domain.customers import verify_customer_token
 from models.engine import Database
 from models.settings import Settings
 from resolvers.context import Context
-from resolvers.observability import current_record
+from resolvers.observability import OperationRecord, current_record
 from transport import httpcache, media
 from transport.apq import PersistedQueries
 from transport.guards import BadInput, decode_json, text_problem
@@ -147,14 +147,15 @@ class StockroomGraphQL(GraphQL[Context, None]):
             request.state.stamps = await self.db.stamps.read()
             hit = self.responses.get(key, request.state.stamps)
             if hit is not None:
-                return httpcache.conditional(request, hit)
+                _record_operations(hit.operations)
+                return httpcache.conditional(request, hit.response())
         request.state.kind = None  # set by each operation that runs
         response = await self._run(request, media_type)
         kind: httpcache.Kind = request.state.kind or httpcache.Kind.PRIVATE
         shown = httpcache.Kind.PRIVATE if principal.is_admin else kind
         httpcache.label(request, response, shown, self.settings.cache_max_age)
         if key is not None and kind is httpcache.Kind.CATALOGUE and response.status_code == 200:
-            self.responses.put(key, request.state.stamps, response)
+            self.responses.put(key, request.state.stamps, response, _operations_run())
         return httpcache.conditional(request, response)
 
     async def _run(self, request: Request, media_type: str) -> Response:
@@ -327,6 +328,18 @@ class StockroomGraphQL(GraphQL[Context, None]):
                 {"code": "UNAUTHENTICATED", "message": str(exc)}
             ) from exc
         return None
+
+
+def _operations_run() -> list[tuple[str | None, str]]:
+    record = current_record()
+    return [(o.name, o.kind) for o in record.operations] if record else []
+
+
+def _record_operations(operations: Sequence[tuple[str | None, str]]) -> None:
+    """A cached answer's operations, for the access log and the metrics (as if they ran)."""
+    record = current_record()
+    if record is not None:
+        record.operations += [OperationRecord(name, kind, 0.0, []) for name, kind in operations]
 
 
 def _record_role(principal: Principal, customer_id: uuid.UUID | None) -> None:

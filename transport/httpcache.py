@@ -79,9 +79,9 @@ class Classifier:
         self.max_size = max_size
         self._readings: OrderedDict[tuple[str, str | None], Reading] = OrderedDict()
 
-    def reading(self, query: str | None, operation_name: str | None) -> Reading:
-        if query is None:
-            return UNKNOWN
+    def reading(self, query: object, operation_name: object) -> Reading:
+        if not isinstance(query, str) or not isinstance(operation_name, str | None):
+            return UNKNOWN  # GraphQL itself reports what is wrong with the request
         key = (query, operation_name)
         found = self._readings.get(key)
         if found is None:

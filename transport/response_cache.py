@@ -9,6 +9,7 @@ from here (checking that token needs the database).
 """
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -17,6 +18,8 @@ from starlette.responses import Response
 from models.versions import Stamps
 
 Key = tuple[str, bytes, bytes, bool, str, str]
+Operation = tuple[str | None, str]
+"""An operation of a kept answer: its name and type (for the metrics of a hit)."""
 KEPT_HEADERS = ("content-type", "cache-control", "vary", "etag")
 
 
@@ -26,6 +29,7 @@ class Answer:
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...]
+    operations: tuple[Operation, ...]
 
     def response(self) -> Response:
         return Response(self.body, status_code=self.status, headers=dict(self.headers))
@@ -54,7 +58,7 @@ class ResponseCache:
             headers.get("accept", ""),
         )
 
-    def get(self, key: Key, stamps: Stamps) -> Response | None:
+    def get(self, key: Key, stamps: Stamps) -> Answer | None:
         answer = self._answers.get(key)
         if answer is None:
             return None
@@ -62,11 +66,14 @@ class ResponseCache:
             del self._answers[key]
             return None
         self._answers.move_to_end(key)
-        return answer.response()
+        return answer
 
-    def put(self, key: Key, stamps: Stamps, response: Response) -> None:
+    def put(
+        self, key: Key, stamps: Stamps, response: Response, operations: Sequence[Operation]
+    ) -> None:
         headers = tuple((k, v) for k, v in response.headers.items() if k.lower() in KEPT_HEADERS)
-        self._answers[key] = Answer(stamps, response.status_code, bytes(response.body), headers)
+        body = bytes(response.body)
+        self._answers[key] = Answer(stamps, response.status_code, body, headers, tuple(operations))
         self._answers.move_to_end(key)
         while len(self._answers) > self.max_entries:
             self._answers.popitem(last=False)
