@@ -33,6 +33,7 @@ from resolvers.observability import configure_logging, start_request
 from schema import build_schema
 from transport import metrics
 from transport.access_log import AccessLog
+from transport.fast_path import CachedReads
 from transport.guards import BodySizeLimit
 from transport.http import StockroomGraphQL, health_endpoint, token_endpoint
 from transport.outage import OutageMiddleware
@@ -136,6 +137,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
+    app.add_middleware(  # outermost: answers response-cache hits before the stack
+        CachedReads, view=view, count_sql=settings.sql_count_header, cors=bool(origins)
+    )
     return app
 
 

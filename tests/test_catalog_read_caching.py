@@ -224,6 +224,10 @@ async def test_a_hit_runs_no_sql(api: Api, db_url: str) -> None:
     assert int(miss.headers["x-sql-statements"]) > 0
     assert hit.headers["x-sql-statements"] == "0"
     assert hit.content == miss.content
+    own = {"x-request-id", "x-sql-statements"}
+    assert {k: v for k, v in hit.headers.items() if k not in own} == {
+        k: v for k, v in miss.headers.items() if k not in own
+    }
 
 
 Write = Callable[[Api, dict[str, str]], Awaitable[Any]]

@@ -56,16 +56,20 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            self._report(scope, status, time.perf_counter() - started, record)
+            report(self.db, scope, status, time.perf_counter() - started, record)
 
-    def _report(self, scope: Scope, status: int, seconds: float, record: RequestRecord) -> None:
-        path = scope.get("path", "")
-        metrics.observe_request(route_label(path), status, seconds)
-        for operation in record.operations:
-            metrics.observe_operation(
-                operation.name, operation.kind, operation.seconds, operation.error_codes
-            )
-        metrics.observe_pool(self.db)
+
+def report(db: Database, scope: Scope, status: int, seconds: float, record: RequestRecord) -> None:
+    """The request's metrics and access-log line (also for answers served before the
+    middleware stack, see transport/fast_path.py)."""
+    path = scope.get("path", "")
+    metrics.observe_request(route_label(path), status, seconds)
+    for operation in record.operations:
+        metrics.observe_operation(
+            operation.name, operation.kind, operation.seconds, operation.error_codes
+        )
+    metrics.observe_pool(db)
+    if log.isEnabledFor(logging.INFO):
         fields: dict[str, Any] = {
             "method": scope.get("method"),
             "path": path,

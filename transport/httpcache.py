@@ -151,9 +151,12 @@ def cache_headers(kind: Kind, max_age: int) -> dict[str, str]:
 
 def not_modified(request: Request, etag: str) -> bool:
     wanted = request.headers.get("if-none-match")
-    if not wanted:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
+    return bool(wanted) and matches(wanted, etag)
+
+
+def matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header value names the ETag (weak comparison, or `*`)."""
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
     return "*" in tags or etag in tags
 
 

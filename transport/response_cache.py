@@ -34,6 +34,10 @@ class Answer:
     def response(self) -> Response:
         return Response(self.body, status_code=self.status, headers=dict(self.headers))
 
+    @property
+    def etag(self) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == "etag"), None)
+
 
 class ResponseCache:
     """A bounded LRU of answers (`max_entries` 0 keeps nothing)."""
@@ -49,14 +53,20 @@ class ResponseCache:
     @staticmethod
     def key(request: Request, body: bytes, is_admin: bool) -> Key:
         headers = request.headers
-        return (
+        return ResponseCache.raw_key(
             request.method,
             request.scope.get("query_string", b""),
             body,
             is_admin,
-            headers.get("x-currency", "").upper(),
+            headers.get("x-currency", ""),
             headers.get("accept", ""),
         )
+
+    @staticmethod
+    def raw_key(
+        method: str, query_string: bytes, body: bytes, is_admin: bool, currency: str, accept: str
+    ) -> Key:
+        return (method, query_string, body, is_admin, currency.upper(), accept)
 
     def get(self, key: Key, stamps: Stamps) -> Answer | None:
         answer = self._answers.get(key)
