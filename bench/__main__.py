@@ -188,11 +188,11 @@ async def run_size(url: str, size: int, largest: bool, args: argparse.Namespace)
     async with running_server(url, workers=1, **SERVER_ENV) as server:
         admin, shop = await clients(server.base)
         out.update(await reads(server, admin, shop, args))
-        if largest:
+        if largest and not args.reads_only:
             out.update(await writes(server, admin, shop, args))
         out["peak_memory_mib"] = round(server.peak_memory_kib() / 1024, 1)
     out.update(await cached_reads(url, args))
-    if largest:
+    if largest and not args.reads_only:
         async with running_server(url, workers=2, **SERVER_ENV) as server:
             _, shop = await clients(server.base)
             two = await scenarios.listing(
@@ -340,6 +340,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--units", type=int, default=20, help="contention: units in stock")
     parser.add_argument("--buyers", type=int, default=100, help="contention: racing buyers")
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
+    parser.add_argument(
+        "--reads-only", action="store_true", help="no checkout flows, race or 2-worker run"
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
     args = parser.parse_args(argv)
     if args.quick:
