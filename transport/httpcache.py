@@ -115,21 +115,32 @@ def _classify(query: str, operation_name: str | None) -> Reading:
 
 
 def _root_fields(
-    selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
+    selections: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: set[str],
+    known: dict[str, set[str] | None] | None = None,
 ) -> set[str] | None:
-    """The root field names a selection set reads through any fragments (None: unknown)."""
+    """The root field names a selection set reads through any fragments (None: unknown).
+    Each fragment is walked once (`known`): a document that spreads fragments into one
+    another exponentially (a fragment bomb) costs its size, not its expansion."""
+    known = {} if known is None else known
     names: set[str] = set()
     for selection in selections.selections:
         if isinstance(selection, FieldNode):
             names.add(selection.name.value)
             continue
         if isinstance(selection, InlineFragmentNode):
-            inner = _root_fields(selection.selection_set, fragments, seen)
+            inner = _root_fields(selection.selection_set, fragments, seen, known)
         elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            fragment = fragments.get(selection.name.value)
-            if fragment is None:
-                return None
-            inner = _root_fields(fragment.selection_set, fragments, seen | {fragment.name.value})
+            name = selection.name.value
+            if name not in known:
+                fragment = fragments.get(name)
+                known[name] = (
+                    None
+                    if fragment is None
+                    else _root_fields(fragment.selection_set, fragments, seen | {name}, known)
+                )
+            inner = known[name]
         else:
             inner = set()
         if inner is None:
