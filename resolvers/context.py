@@ -91,9 +91,10 @@ class Context:
         finally:
             self._sharing -= 1
             if not self._sharing:
-                await self._end_shared()
+                await self.end_shared_reads()
 
-    async def _end_shared(self) -> None:
+    async def end_shared_reads(self) -> None:
+        """Close the shared read session (the next read opens a new one)."""
         session, self._shared = self._shared, None
         if session is not None:
             await session.close()
@@ -106,7 +107,7 @@ class Context:
         async with self.db.transaction() as session:
             yield session
         self.forget_cached()
-        await self._end_shared()  # its snapshot predates the write
+        await self.end_shared_reads()  # its snapshot predates the write
 
     async def written(self, work: Callable[..., Awaitable[V]], *args: Any) -> V:
         """`work(session, *args)` in one write transaction (see `write`): what most mutations'

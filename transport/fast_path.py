@@ -67,7 +67,7 @@ class CachedReads:
         if scheme.lower() != "bearer":
             return None
         principal = self.view.auth.cache.get(token.strip())
-        if principal is None:
+        if principal is None or principal.is_admin:
             return None
         key = ResponseCache.raw_key(
             "GET",

@@ -142,7 +142,11 @@ class StockroomGraphQL(GraphQL[Context, None]):
         under the current version stamps, else run, labelled for HTTP caches (and kept)."""
         principal: Principal = request.state.principal
         key = None
-        if self.responses.enabled and request.state.customer_id is None:
+        if (
+            self.responses.enabled
+            and request.state.customer_id is None
+            and not principal.is_admin  # admins read stock figures that change with time
+        ):
             key = self.responses.key(request, await request.body(), principal.is_admin)
             request.state.stamps = await self.db.stamps.read()
             hit = self.responses.get(key, request.state.stamps)
@@ -244,7 +248,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
         try:
             if reading.is_query:  # one read session for all its reads; prices without awaiting
                 async with context.sharing_reads():
-                    await context.prepare_prices()
+                    await self._prepare_prices(context)
                     result = await super().execute_single(
                         request, request_adapter, sub_response, context, root_value, request_data
                     )
@@ -261,6 +265,15 @@ class StockroomGraphQL(GraphQL[Context, None]):
         kind = httpcache.Kind.PRIVATE if result.errors else reading.kind
         request.state.kind = min(getattr(request.state, "kind", None) or kind, kind)
         return result
+
+    @staticmethod
+    async def _prepare_prices(context: Context) -> None:
+        """Best effort: on failure the price fields load what they need themselves, and any
+        error is reported (masked) by the field that hits it, like every resolver error."""
+        try:
+            await context.prepare_prices()
+        except Exception:
+            await context.end_shared_reads()  # a failed statement may have spoilt its transaction
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON bodies and parameters through the one check of all incoming text
