@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import importer
 from domain import auth, carts, currencies, demo, payments, reservations
 from domain.errors import DomainError
+from domain.ratelimit import failure_limits
 from models import migrate
 from models.engine import Database, StatementCounter
 from models.settings import Settings, get_settings
@@ -37,6 +38,7 @@ from transport.fast_path import CachedReads
 from transport.guards import BodySizeLimit
 from transport.http import StockroomGraphQL, health_endpoint, token_endpoint
 from transport.outage import OutageMiddleware
+from transport.ratelimit import rate_limited
 
 log = logging.getLogger("stockroom")
 
@@ -96,7 +98,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     configure_logging(settings.log_level)
     auth.configure_password_hashing(settings)
     db = db or Database(settings.database_url)
-    view = StockroomGraphQL(build_schema(settings), db, settings)
+    failures = failure_limits(db, settings.redis_url)
+    view = StockroomGraphQL(build_schema(settings), db, settings, failure_limits=failures)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -116,7 +119,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
-            Route("/oauth/access_token", token_endpoint(db, settings), methods=["POST"]),
+            Route(
+                "/oauth/access_token",
+                rate_limited(token_endpoint(db, settings), failures),
+                methods=["POST"],
+            ),
             Route("/health", health_endpoint(db), methods=["GET"]),
             Route("/metrics", metrics.metrics_endpoint(db), methods=["GET"]),
         ],

@@ -12,6 +12,7 @@ from models import (  # noqa: F401
     payments,
     persisted,
     promotions,
+    ratelimit,
     shipping,
     versions,
 )

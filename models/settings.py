@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     max_tokens: int = 5000
     max_query_cost: int = Field(1000, ge=1)
     """A document costing more is refused before it runs (QUERY_TOO_COMPLEX; schema/cost.py)."""
+    redis_url: str | None = None
+    """Rate-limit counters in Redis (redis://host:port/db) instead of the database."""
     max_batch_operations: int = Field(10, ge=1)
     """Operations one batched request (a JSON array body) may hold."""
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)

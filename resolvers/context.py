@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 from domain.auth import Principal
 from domain.currencies import CurrencyTable, load_currency_table
 from domain.pricing import CurrencySpec
+from domain.ratelimit import FailureLimits
 from domain.tax_bands import load_tax_rates
 from domain.versions import CURRENCY, TAX
 from models.base import rows_by_ids
@@ -47,6 +48,7 @@ class Context:
     connection_params: Any = None  # a WebSocket's connection_init payload (holds the token)
     stamps: Stamps | None = None
     """The version stamps as the request found them (read on first need)."""
+    failure_limits: FailureLimits | None = None  # failed sign-ins per email (API.md 14)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     _currencies: CurrencyTable | None = None

@@ -84,9 +84,23 @@ async def register(ctx: Context, data: dict[str, Any]) -> Customer:
 
 
 async def sign_in(ctx: Context, email: str, password: str) -> tuple[str, datetime, Customer]:
+    """A customer token; after 10 failures for one email within a minute, RATE_LIMITED until
+    the minute ends (every server process counts the same failures)."""
+    key, limits = email.strip().lower(), ctx.failure_limits
+    if limits is not None and (refusal := await limits.refusal("email", key)):
+        raise DomainError(
+            ErrorCode.RATE_LIMITED,
+            f"too many failed sign-ins for this email: retry in {refusal.retry_after_seconds} s",
+            ["email"],
+        )
     async with ctx.read() as session:
         found = await customers.find_customer_by_email(session, email)
-    customer = await customers.authenticate(found, password)
+    try:
+        customer = await customers.authenticate(found, password)
+    except DomainError as error:
+        if limits is not None and error.code is ErrorCode.INVALID_CREDENTIALS:
+            await limits.failed("email", key)
+        raise
     async with ctx.write() as session:
         token, expires_at = await customers.issue_token(
             session, customer.id, ctx.settings.customer_token_ttl_seconds

@@ -59,6 +59,7 @@ describe_values(
         "PROMOTION_NOT_APPLICABLE": "The cart does not meet the promotion's conditions (the "
         "message says which).",
         "PROMOTION_EXHAUSTED": "The promotion is used up: its usage limit, or the buyer's.",
+        "RATE_LIMITED": "Too many failed attempts for this email or client: wait, then retry.",
     },
 )
 

@@ -25,6 +25,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 
 from domain.auth import OAuthError, Principal, TokenCache, grant_token, verify_token
 from domain.customers import verify_customer_token
+from domain.ratelimit import FailureLimits
 from models.engine import Database
 from models.settings import Settings
 from resolvers.context import Context
@@ -105,7 +106,13 @@ class StockroomGraphQL(GraphQL[Context, None]):
 
     graphql_transport_ws_handler_class = FreshOperationsHandler
 
-    def __init__(self, schema: Schema, db: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        db: Database,
+        settings: Settings,
+        failure_limits: FailureLimits | None = None,
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.db = db
         self.settings = settings
@@ -113,6 +120,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
         self.persisted = PersistedQueries(db)
         self.kinds = httpcache.Classifier()
         self.responses = ResponseCache(settings.response_cache_size)
+        self.failure_limits = failure_limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -324,6 +332,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
             response=response,
             requested_currency=request.headers.get("x-currency"),
             stamps=getattr(state, "stamps", None),
+            failure_limits=self.failure_limits,
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
