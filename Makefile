@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench schema migration migration-reset clean
+.PHONY: run test lint format bench schema migration migration-reset clean graphiql-assets
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,30 @@ migration: $(STAMP)  ## autogenerate a migration: make migration m="what changed
 
 migration-reset: $(STAMP)  ## before the first release: regenerate the one initial migration
 	$(BIN)/python -m models.migrate reset
+
+# The GraphiQL page is served offline from transport/static/graphiql/ (committed, with the
+# licences): serving needs no Node. This refreshes those files from the versions pinned in
+# tools/graphiql-assets/package.json (edit them there, then `make graphiql-assets` and commit).
+GRAPHIQL_NPM := tools/graphiql-assets/node_modules
+GRAPHIQL_STATIC := transport/static/graphiql
+graphiql-assets:  ## refresh the vendored GraphiQL build from npm (needs Node)
+	cd tools/graphiql-assets && npm install --no-audit --no-fund
+	mkdir -p $(GRAPHIQL_STATIC)
+	cp $(GRAPHIQL_NPM)/react/umd/react.production.min.js $(GRAPHIQL_STATIC)/
+	cp $(GRAPHIQL_NPM)/react-dom/umd/react-dom.production.min.js $(GRAPHIQL_STATIC)/
+	cp $(GRAPHIQL_NPM)/graphiql/graphiql.min.js $(GRAPHIQL_NPM)/graphiql/graphiql.min.css $(GRAPHIQL_STATIC)/
+	cp $(GRAPHIQL_NPM)/@graphiql/plugin-explorer/dist/index.umd.js $(GRAPHIQL_STATIC)/plugin-explorer.umd.js
+	cp $(GRAPHIQL_NPM)/@graphiql/plugin-explorer/dist/style.css $(GRAPHIQL_STATIC)/plugin-explorer.css
+	for p in react react-dom graphiql @graphiql/plugin-explorer; do \
+	  printf '%s %s\n' "$$p" "$$(node -p "require('./$(GRAPHIQL_NPM)/$$p/package.json').version")"; \
+	done > $(GRAPHIQL_STATIC)/VERSIONS
+	{ for p in react react-dom graphiql @graphiql/plugin-explorer; do \
+	    printf '## %s\n\n' "$$p"; \
+	    if [ -f $(GRAPHIQL_NPM)/$$p/LICENSE ]; then cat $(GRAPHIQL_NPM)/$$p/LICENSE; else \
+	      printf 'License: %s (package.json; from the graphiql monorepo, its LICENSE above)\n' \
+	        "$$(node -p "require('./$(GRAPHIQL_NPM)/$$p/package.json').license")"; fi; \
+	    printf '\n'; done; } \
+	  > $(GRAPHIQL_STATIC)/LICENSES.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

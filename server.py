@@ -20,7 +20,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import importer
@@ -32,7 +32,7 @@ from models.engine import Database, StatementCounter
 from models.settings import Settings, get_settings
 from resolvers.observability import configure_logging, start_request
 from schema import build_schema
-from transport import metrics
+from transport import graphiql, metrics
 from transport.access_log import AccessLog
 from transport.fast_path import CachedReads
 from transport.guards import BodySizeLimit
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             ),
             Route("/health", health_endpoint(db), methods=["GET"]),
             Route("/metrics", metrics.metrics_endpoint(db), methods=["GET"]),
+            Mount(graphiql.MOUNT, app=graphiql.graphiql_assets()),
         ],
         lifespan=lifespan,
     )

@@ -32,6 +32,7 @@ from resolvers.context import Context
 from resolvers.observability import OperationRecord, current_record
 from transport import httpcache, media
 from transport.apq import PersistedQueries
+from transport.graphiql import graphiql_page
 from transport.guards import BadInput, decode_json, text_problem
 from transport.response_cache import ResponseCache
 
@@ -176,6 +177,10 @@ class StockroomGraphQL(GraphQL[Context, None]):
         except HTTPException as error:
             allow = {"Allow": "POST"} if error.status_code == 405 else None
             return media.request_error(error.status_code, error.reason, media_type, allow)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Stockroom's offline GraphiQL page (transport/graphiql.py), not Strawberry's CDN one."""
+        return graphiql_page()
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """The response headers and status being built; it carries the negotiated media type."""
