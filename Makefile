@@ -4,16 +4,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench schema migration migration-reset clean graphiql-assets
+.PHONY: run seed-demo test lint format bench schema migration migration-reset clean graphiql-assets
+
+RUN_STAMP := $(VENV)/.installed-run
+
+# Serving needs only the runtime dependencies; the test and lint tools come with `make test`.
+$(RUN_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
-run: $(STAMP)  ## serve on 127.0.0.1:8000 (migrates, offers the demo shop on an empty store)
+run: $(RUN_STAMP)  ## serve on 127.0.0.1:8000 (migrates, offers the demo shop on an empty store)
 	$(BIN)/python server.py --offer-demo
+
+seed-demo: $(RUN_STAMP)  ## fill an empty store with the demo shop
+	$(BIN)/python server.py seed-demo
 
 # Two test processes (pytest-xdist) keep both cores busy while the other waits on a database
 # or a server; the tests marked `slow` (real servers) run on one of them, one at a time.

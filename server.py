@@ -173,10 +173,13 @@ async def prepare_database(settings: Settings) -> tuple[str, str] | None:
 
 
 def print_credentials(client_id: str, secret: str, heading: str) -> None:
-    print(heading)
+    """On stdout (logs go to stderr), ending with a line to paste into a shell: the README's
+    examples and the server itself read these two variables."""
+    print(f"\n{heading}")
     print(f"  client_id:     {client_id}")
     print(f"  client_secret: {secret}")
-    print("  (the secret is shown only now; it is stored hashed)", flush=True)
+    print("  (the secret is shown only now; it is stored hashed) Copy this line:\n")
+    print(f"export STOCKROOM_CLIENT_ID={client_id} STOCKROOM_CLIENT_SECRET={secret}\n", flush=True)
 
 
 async def _create_client(settings: Settings, name: str) -> tuple[str, str]:
@@ -226,19 +229,30 @@ def seed_demo(settings: Settings) -> int:
     return 0
 
 
-def offer_demo(settings: Settings, interactive: bool, ask: Callable[[str], str] = input) -> None:
-    """On an empty catalogue, ask (on a terminal) whether to load the demo shop, or say how
-    to; never waits for input when stdin is not a terminal."""
+def ask_on_stdout(question: str) -> str:
+    """The answer to a question printed on stdout (input() may prompt on stderr)."""
+    print(question, end="", flush=True)
+    answer = sys.stdin.readline()
+    if not answer:
+        raise EOFError
+    return answer
+
+
+def offer_demo(
+    settings: Settings, interactive: bool, ask: Callable[[str], str] = ask_on_stdout
+) -> None:
+    """On an empty catalogue, ask (on a terminal; Enter means yes) whether to load the demo
+    shop, or say how to; never waits for input when stdin is not a terminal."""
     if not asyncio.run(_catalogue_is_empty(settings)):
         return
     if not interactive:
-        print("The catalogue is empty. To load a demo shop: python server.py seed-demo", flush=True)
+        print("The catalogue is empty. To load a demo shop: make seed-demo", flush=True)
         return
     try:
-        answer = ask("The catalogue is empty. Load the demo shop? [y/N] ")
+        answer = ask("The catalogue is empty. Load the demo shop? [Y/n] ")
     except EOFError:
-        answer = ""
-    if answer.strip().lower() in {"y", "yes"}:
+        answer = "n"
+    if answer.strip().lower() in {"", "y", "yes"}:
         seed_demo(settings)
 
 

@@ -78,7 +78,7 @@ def test_offer_without_a_terminal_only_says_how(
         raise AssertionError("must not ask without a terminal")
 
     offer_demo(settings, interactive=False, ask=never)
-    assert "python server.py seed-demo" in capsys.readouterr().out
+    assert "make seed-demo" in capsys.readouterr().out
     assert asyncio.run(_catalogue_is_empty(settings))
 
 
@@ -87,7 +87,7 @@ def test_offer_on_a_terminal_loads_the_demo_when_accepted(
 ) -> None:
     offer_demo(settings, interactive=True, ask=lambda _: "n")
     assert asyncio.run(_catalogue_is_empty(settings))
-    offer_demo(settings, interactive=True, ask=lambda _: "Y")
+    offer_demo(settings, interactive=True, ask=lambda _: "\n")  # Enter: the default, yes
     assert "Loaded the demo shop" in capsys.readouterr().out
     assert not asyncio.run(_catalogue_is_empty(settings))
 
@@ -124,7 +124,12 @@ async def test_serving_with_offer_demo_never_waits_for_input(tmp_path: Path) -> 
             process.terminate()
             await process.wait()
     assert healthy
-    assert "python server.py seed-demo" in log.read_text()
+    output = log.read_text()
+    assert "make seed-demo" in output
+    # the new store's credentials end with a line to paste into a shell
+    export = next(line for line in output.splitlines() if line.startswith("export "))
+    assert export.split()[1].startswith("STOCKROOM_CLIENT_ID=")
+    assert export.split()[2].startswith("STOCKROOM_CLIENT_SECRET=")
 
 
 async def _wait_healthy(url: str) -> bool:
