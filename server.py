@@ -39,6 +39,7 @@ from transport.guards import BodySizeLimit
 from transport.http import StockroomGraphQL, health_endpoint, token_endpoint
 from transport.outage import OutageMiddleware
 from transport.ratelimit import rate_limited
+from transport.tracing import add_tracing
 
 log = logging.getLogger("stockroom")
 
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog, db=db)  # inside RequestIdMiddleware: its lines carry the id
     app.add_middleware(RequestIdMiddleware, count_sql=settings.sql_count_header)
+    add_tracing(app)  # when OpenTelemetry is installed and configured
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:  # storefronts in browsers on other origins (preflights included, 401s too)
         app.add_middleware(

@@ -18,6 +18,7 @@ from schema.errors import ClientSafeErrors
 from schema.limits import CheckedValidation, checked_validation
 from schema.observability import RecordOperations
 from schema.promotions import area as promotions
+from schema.tracing import tracing_extensions
 
 AREAS = (catalog, search, shipping, customers, carts, orders, payments, inventory, promotions)
 NODE_TYPES: dict[str, type[Node]] = {
@@ -86,5 +87,6 @@ def build_schema(settings: Settings) -> Schema:
             lambda: ParserCache(maxsize=1000),  # the LRU cache is shared across requests
             lambda: CheckedValidation(validate),
             cost,  # after CheckedValidation: it prices documents that validation passed
+            *tracing_extensions(),
         ],
     )
