@@ -28,7 +28,20 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Subquery,
+    and_,
+    delete,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -282,86 +295,142 @@ async def entered_ids(session: AsyncSession, cart_id: uuid.UUID | None) -> list[
     return list((await session.scalars(stmt)).all())
 
 
-async def load_candidates(session: AsyncSession, entered: Sequence[uuid.UUID]) -> list[Candidate]:
-    """The enabled automatic promotions and the entered ones (in any state: the cart says
-    why an entered code does not apply), with their products and expanded categories."""
-    condition: ColumnElement[bool] = (Promotion.code_key.is_(None)) & Promotion.enabled  # type: ignore[union-attr,operator]
-    if entered:
-        condition = or_(condition, Promotion.id.in_(entered))  # type: ignore[attr-defined]
-    rows = list((await session.scalars(select(Promotion).where(condition))).all())
-    if not rows:
-        return []
-    products, categories = await narrowing(session, [r.id for r in rows])
-    wanted = set(entered)
-    return [
-        Candidate(
-            row=r,
-            product_ids=frozenset(products.get(r.id, ())),
-            category_ids=frozenset(categories.get(r.id, ())),
-            entered=r.id in wanted and r.code is not None,
-        )
-        for r in rows
-    ]
+def _automatic() -> ColumnElement[bool]:
+    """Promotions that apply by themselves: enabled, without a code."""
+    return Promotion.code_key.is_(None) & Promotion.enabled  # type: ignore[union-attr,operator,return-value]
 
 
-async def narrowing(
-    session: AsyncSession, promotion_ids: Sequence[uuid.UUID]
-) -> tuple[dict[uuid.UUID, set[uuid.UUID]], dict[uuid.UUID, set[uuid.UUID]]]:
-    """Per promotion: its products, and its categories with every sub-category (one
-    recursive query down the tree)."""
-    products: dict[uuid.UUID, set[uuid.UUID]] = {}
-    rows = await session.execute(
-        select(PromotionProduct.promotion_id, PromotionProduct.product_id).where(
-            PromotionProduct.promotion_id.in_(promotion_ids)  # type: ignore[attr-defined]
-        )
+def _wanted_on_cart(cart_id: uuid.UUID | None) -> CTE:
+    """The automatic promotions and those whose codes are on the cart (with when they were
+    entered; NULL for the others)."""
+    if cart_id is None:
+        stmt = select(Promotion.id.label("id"), null().label("entered_at")).where(_automatic())  # type: ignore[attr-defined]
+        return stmt.cte("wanted")
+    on_cart = and_(
+        CartPromotionCode.promotion_id == Promotion.id, CartPromotionCode.cart_id == cart_id
     )
-    for promotion_id, product_id in rows.all():
-        products.setdefault(promotion_id, set()).add(product_id)
+    return (
+        select(Promotion.id.label("id"), CartPromotionCode.created_at.label("entered_at"))  # type: ignore[attr-defined,union-attr]
+        .outerjoin(CartPromotionCode, on_cart)
+        .where(or_(_automatic(), CartPromotionCode.cart_id.is_not(None)))  # type: ignore[union-attr,attr-defined]
+        .cte("wanted")
+    )
+
+
+def _wanted_by_ids(entered: Sequence[uuid.UUID]) -> CTE:
+    """The automatic promotions and the given ones."""
+    condition = or_(_automatic(), Promotion.id.in_(entered)) if entered else _automatic()  # type: ignore[attr-defined]
+    return (
+        select(Promotion.id.label("id"), null().label("entered_at")).where(condition).cte("wanted")
+    )  # type: ignore[attr-defined]
+
+
+def _links(wanted: CTE) -> Subquery:
+    """Per wanted promotion: its products ('p') and its categories with every sub-category
+    ('c', recursively down the tree)."""
     tree = (
         select(PromotionCategory.promotion_id, PromotionCategory.category_id)
-        .where(PromotionCategory.promotion_id.in_(promotion_ids))  # type: ignore[attr-defined]
+        .join(wanted, wanted.c.id == PromotionCategory.promotion_id)
         .cte("promotion_tree", recursive=True)
     )
     child = aliased(Category)
     tree = tree.union(
         select(tree.c.promotion_id, child.id).where(child.parent_id == tree.c.category_id)
     )
-    categories: dict[uuid.UUID, set[uuid.UUID]] = {}
-    for promotion_id, category_id in (await session.execute(select(tree))).all():
-        categories.setdefault(promotion_id, set()).add(category_id)
-    return products, categories
+    products = select(
+        PromotionProduct.promotion_id.label("promotion_id"),  # type: ignore[attr-defined]
+        literal_column("'p'").label("kind"),
+        PromotionProduct.product_id.label("linked_id"),  # type: ignore[attr-defined]
+    ).join(wanted, wanted.c.id == PromotionProduct.promotion_id)
+    categories = select(tree.c.promotion_id, literal_column("'c'"), tree.c.category_id)
+    return union_all(products, categories).subquery("links")
+
+
+@dataclass(slots=True)
+class _Loaded:
+    """The wanted promotions, when their codes were entered, and their narrowing."""
+
+    rows: dict[uuid.UUID, Promotion]
+    entered_at: dict[uuid.UUID, datetime]
+    links: dict[tuple[uuid.UUID, str], set[uuid.UUID]]
+
+    def candidates(self, entered: Collection[uuid.UUID]) -> list[Candidate]:
+        return [
+            Candidate(
+                row=row,
+                product_ids=frozenset(self.links.get((pk, "p"), ())),
+                category_ids=frozenset(self.links.get((pk, "c"), ())),
+                entered=pk in entered and row.code is not None,
+            )
+            for pk, row in self.rows.items()
+        ]
+
+    def entered_order(self) -> list[uuid.UUID]:
+        return sorted(self.entered_at, key=lambda pk: (self.entered_at[pk], pk))
+
+
+async def _load(session: AsyncSession, wanted: CTE) -> _Loaded:
+    """The wanted promotions with their narrowing, in ONE statement whatever their number:
+    a row per (promotion, product or category) link, or one row for a promotion without."""
+    links = _links(wanted)
+    stmt = (
+        select(Promotion, wanted.c.entered_at, links.c.kind, links.c.linked_id)
+        .join(wanted, wanted.c.id == Promotion.id)
+        .outerjoin(links, links.c.promotion_id == Promotion.id)
+    )
+    loaded = _Loaded({}, {}, {})
+    for row, entered_at, kind, linked in (await session.execute(stmt)).all():
+        loaded.rows[row.id] = row
+        if entered_at is not None:
+            loaded.entered_at[row.id] = entered_at
+        if linked is not None:
+            loaded.links.setdefault((row.id, kind), set()).add(linked)
+    return loaded
+
+
+async def load_candidates(session: AsyncSession, entered: Sequence[uuid.UUID]) -> list[Candidate]:
+    """The enabled automatic promotions and the entered ones (in any state: the cart says
+    why an entered code does not apply), with their products and expanded categories."""
+    return (await _load(session, _wanted_by_ids(entered))).candidates(set(entered))
+
+
+async def cart_candidates(
+    session: AsyncSession, cart_id: uuid.UUID | None
+) -> tuple[list[Candidate], list[uuid.UUID]]:
+    """A cart's candidate promotions and its entered codes (in the order entered), in one
+    statement."""
+    loaded = await _load(session, _wanted_on_cart(cart_id))
+    return loaded.candidates(loaded.entered_at), loaded.entered_order()
 
 
 async def line_facts(session: AsyncSession, lines: Sequence[carts.Line]) -> list[LineFacts | None]:
-    """Each line's product, its parent and their categories (None for custom lines)."""
+    """Each line's product, its parent and their categories (None for custom lines), in one
+    statement."""
     ids = {line.product_id for line in lines if line.product_id is not None}
     if not ids:
         return [None] * len(lines)
-    parents = dict(
-        (
-            await session.execute(select(Product.id, Product.parent_id).where(Product.id.in_(ids)))
-        ).all()  # type: ignore[attr-defined]
+    own_or_parent = or_(
+        ProductCategory.product_id == Product.id, ProductCategory.product_id == Product.parent_id
     )
-    family = ids | {p for p in parents.values() if p is not None}
-    links: dict[uuid.UUID, set[uuid.UUID]] = {}
     rows = await session.execute(
-        select(ProductCategory.product_id, ProductCategory.category_id).where(
-            ProductCategory.product_id.in_(family)  # type: ignore[attr-defined]
-        )
+        select(Product.id, Product.parent_id, ProductCategory.category_id)
+        .outerjoin(ProductCategory, own_or_parent)
+        .where(Product.id.in_(ids))  # type: ignore[attr-defined]
     )
-    for product_id, category_id in rows.all():
-        links.setdefault(product_id, set()).add(category_id)
-    facts: list[LineFacts | None] = []
-    for line in lines:
-        if line.product_id is None:
-            facts.append(None)
-            continue
-        own = {line.product_id} | (
-            {parents[line.product_id]} if parents.get(line.product_id) else set()
+    family: dict[uuid.UUID, set[uuid.UUID]] = {}
+    categories: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for product_id, parent_id, category_id in rows.all():
+        family.setdefault(product_id, {product_id}).update({parent_id} - {None})
+        categories.setdefault(product_id, set()).update({category_id} - {None})
+    return [
+        None
+        if line.product_id is None
+        else LineFacts(
+            frozenset(family.get(line.product_id, {line.product_id})),
+            frozenset(categories.get(line.product_id, ())),
         )
-        cats = set().union(*(links.get(p, set()) for p in own))
-        facts.append(LineFacts(frozenset(own), frozenset(cats)))
-    return facts
+        for line in lines
+    ]
 
 
 async def buyer_exhausted_ids(
@@ -397,13 +466,7 @@ async def discounts_for(
 ) -> CartPromotions:
     """The discounts of lines priced in a display currency, for a buyer (None: unknown)."""
     candidates = await load_candidates(session, entered)
-    narrowed = any(c.narrowed for c in candidates)
-    facts = await line_facts(session, lines) if narrowed else [None] * len(lines)
-    exhausted = await buyer_exhausted_ids(session, candidates, buyer)
-    discounts = compute(candidates, priced, facts, store, utcnow(), exhausted)
-    by_id = {c.row.id: c.row for c in candidates}
-    codes = [by_id[pid].code for pid in entered if pid in by_id and by_id[pid].code]
-    return CartPromotions([c for c in codes if c], discounts)
+    return await _discounts(session, candidates, entered, lines, priced, buyer, store)
 
 
 async def cart_promotions(
@@ -414,9 +477,29 @@ async def cart_promotions(
     buyer: str | None,
     store: CurrencySpec,
 ) -> CartPromotions:
-    return await discounts_for(
-        session, lines, priced, await entered_ids(session, cart_id), buyer, store
-    )
+    """A cart's codes and discounts: one statement for its codes and every candidate
+    promotion, one more for its lines' categories when a promotion is narrowed, one more for
+    the buyer's uses when a promotion limits them."""
+    candidates, entered = await cart_candidates(session, cart_id)
+    return await _discounts(session, candidates, entered, lines, priced, buyer, store)
+
+
+async def _discounts(
+    session: AsyncSession,
+    candidates: Sequence[Candidate],
+    entered: Sequence[uuid.UUID],
+    lines: Sequence[carts.Line],
+    priced: carts.PricedLines,
+    buyer: str | None,
+    store: CurrencySpec,
+) -> CartPromotions:
+    narrowed = any(c.narrowed for c in candidates)
+    facts = await line_facts(session, lines) if narrowed else [None] * len(lines)
+    exhausted = await buyer_exhausted_ids(session, candidates, buyer)
+    discounts = compute(candidates, priced, facts, store, utcnow(), exhausted)
+    by_id = {c.row.id: c.row for c in candidates}
+    codes = [by_id[pid].code for pid in entered if pid in by_id and by_id[pid].code]
+    return CartPromotions([c for c in codes if c], discounts)
 
 
 # --- entering and removing codes ------------------------------------------------------

@@ -3,14 +3,18 @@ validation, role refusals, codes on carts and every reason one does not apply, d
 computed live (tax per discounted line, display currency), checkout's snapshot and use counts,
 limits per buyer, FREE_SHIPPING, orderCreate, and uses given back by a cancel, once."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
-from models.engine import Database
+from domain.promotions import cart_candidates
+from models.carts import Cart
+from models.engine import Database, StatementCounter
 from models.orders import Order
 from models.promotions import PromotionUse
+from resolvers.ids import parse_id
 from tests.cart_helpers import ADDRESS, add, product, register, shipping_method, tax_band
 from tests.catalog_helpers import create_category
 from tests.conftest import Api
@@ -34,6 +38,12 @@ from tests.promotion_helpers import (
 def amounts(price: dict[str, Any]) -> tuple[int, int, int]:
     """(without tax, tax, with tax) of a DisplayPrice."""
     return price["withoutTax"]["amount"], price["tax"]["amount"], price["withTax"]["amount"]
+
+
+def pk(global_id: str) -> uuid.UUID:
+    parsed = parse_id(global_id)
+    assert parsed is not None
+    return parsed[1]
 
 
 def iso(moment: datetime) -> str:
@@ -313,6 +323,56 @@ async def test_amount_off_never_takes_a_line_below_zero(api: Api) -> None:
     assert amounts(shown["total"]) == (0, 0, 0)
     order = (await checkout(api, "c"))["order"]
     assert order["totals"]["total"]["amount"] == 0
+
+
+async def test_reading_a_cart_costs_the_same_statements_whatever_the_number_of_promotions(
+    api: Api, db: Database
+) -> None:
+    """Codes and candidate promotions (with their products and categories) come in one
+    statement; the lines' categories in one more once a promotion is narrowed."""
+    home = await create_category(api, "Home")
+    kitchen = await create_category(api, "Kitchen", parentId=home["id"])
+    mug = await product(api, "MUG", categoryIds=[kitchen["id"]], requiresShipping=False)
+    tee = await product(api, "TEE", requiresShipping=False)
+
+    async def statements(reference: str) -> int:
+        with StatementCounter() as counter:
+            await cart(api, reference)
+        return counter.count
+
+    for reference in ("few", "many"):
+        await add(api, reference, mug, 1)
+        await add(api, reference, tee, 1)
+    await statements("few")  # warm the token cache
+    without = await statements("few")
+
+    async def promotions(n: int) -> None:
+        await create_promotion(
+            api, code=f"HOME{n}", kind="PERCENT_OFF", value=5, categoryIds=[home["id"]]
+        )
+        await create_promotion(api, name=f"Tee {n}", kind="AMOUNT_OFF", value=10, productIds=[tee])
+        await create_promotion(api, name=f"All {n}", kind="PERCENT_OFF", value=1)
+
+    await promotions(0)
+    assert (await apply(api, "few", "HOME0"))["errors"] == []
+    few = await statements("few")
+    for n in range(1, 6):
+        await promotions(n)
+        assert (await apply(api, "many", f"HOME{n}"))["errors"] == []
+    shown = await cart(api, "many")
+    assert len(shown["promotionCodes"]) == 5
+    assert [d["applies"] for d in shown["discounts"]] == [True] * 17
+    assert await statements("many") == few == without + 1
+
+    async with db.reader() as session:
+        cart_id = await session.scalar(select(Cart.id).where(Cart.reference == "many"))
+        with StatementCounter() as counter:
+            candidates, entered = await cart_candidates(session, cart_id)
+    assert counter.count == 1
+    assert len(candidates) == 17 and len(entered) == 5  # HOME0 is on the other cart only
+    home_ids = {pk(home["id"]), pk(kitchen["id"])}
+    assert all(c.category_ids == home_ids for c in candidates if c.entered)
+    assert sum(c.product_ids == {pk(tee)} for c in candidates) == 6
 
 
 # --- checkout and orders ---------------------------------------------------------------------

@@ -404,16 +404,25 @@ async def test_a_held_order_cancelled_while_its_payment_is_in_flight_releases_on
 async def test_an_expired_order_gives_its_promotion_use_back_and_its_hold(
     api: Api, db: Database
 ) -> None:
-    product = await new_product(api, stock=1)
-    made = await create_promotion(api, code="ONCE", kind="PERCENT_OFF", value=10, usageLimit=1)
-    assert (await add(api, "promo-cart", product))["errors"] == []
-    assert (await apply_code(api, "promo-cart", "ONCE"))["errors"] == []
-    order = (await api.storefront(CHECKOUT, {"reference": "promo-cart", "input": BUYER}))[
-        "cartCheckout"
-    ]["order"]
-    assert (await promotion(api, made["id"]))["usageCount"] == 1
-    assert await stock(api, product) == (1, 0, 1, 1)
+    """Exactly once: a paid order's use stays counted, and neither a second sweep nor a cancel
+    after the expiry gives the expired order's use back again."""
+    product = await new_product(api, stock=2)
+    made = await create_promotion(api, code="TWICE", kind="PERCENT_OFF", value=10, usageLimit=2)
+    placed = []
+    for reference in ("paid-cart", "promo-cart"):
+        assert (await add(api, reference, product))["errors"] == []
+        assert (await apply_code(api, reference, "TWICE"))["errors"] == []
+        body = await api.storefront(CHECKOUT, {"reference": reference, "input": BUYER})
+        placed.append(body["cartCheckout"]["order"])
+    paid, order = placed
+    assert (await pay(api, paid["id"], gateway="manual", card=None, as_="admin"))["errors"] == []
+    assert (await promotion(api, made["id"]))["usageCount"] == 2
+    assert await stock(api, product) == (2, 0, 2, 1)
     assert await expire_unpaid(db, timedelta(0), after_hold(order)) == 1
-    assert (await promotion(api, made["id"]))["usageCount"] == 0
-    assert await stock(api, product) == (1, 1, 0, 0)
+    assert (await promotion(api, made["id"]))["usageCount"] == 1
+    assert await stock(api, product) == (2, 1, 1, 0)
+    assert await expire_unpaid(db, timedelta(0), after_hold(order)) == 0
+    cancelled = (await api.admin(CANCEL, {"id": order["id"]}))["orderCancel"]
+    assert codes(cancelled) == [("INVALID_TRANSITION", ["id"])]
+    assert (await promotion(api, made["id"]))["usageCount"] == 1
     assert event_types(await get_order(api, order["id"])) == ["created", "expired"]
