@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import importer
-from domain import auth, carts, currencies, demo, payments, reservations
+from domain import auth, carts, currencies, demo, events, payments, reservations
 from domain.errors import DomainError
 from domain.ratelimit import failure_limits
 from models import migrate
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     auth.configure_password_hashing(settings)
+    events.configure(settings.low_stock_threshold)
     db = db or Database(settings.database_url)
     failures = failure_limits(db, settings.redis_url)
     view = StockroomGraphQL(build_schema(settings), db, settings, failure_limits=failures)

@@ -16,6 +16,7 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import events
 from domain.catalog import ProductChanges, _clean_product_columns, slugify
 from domain.customfields import check_custom_fields, definitions_of
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
@@ -276,7 +277,10 @@ async def _insert(session: AsyncSession, cleaned: list[ProductChanges]) -> list[
         await session.execute(insert(StockTransaction), ledger)
     ids = [row["id"] for row in rows]
     found = {p.id: p for p in await session.scalars(select(Product).where(Product.id.in_(ids)))}
-    return [found[pk] for pk in ids]
+    products = [found[pk] for pk in ids]
+    created = [(p.id, events.product_data(p)) for p in products]
+    await events.emit_new(session, events.PRODUCT_CREATED, events.PRODUCT, created)
+    return products
 
 
 async def create_products(

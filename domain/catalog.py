@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from domain import events
 from domain.customfields import validate_custom_fields
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.inventory import StockAction, change_stock
@@ -355,6 +356,7 @@ async def create_product(session: AsyncSession, data: Mapping[str, Any]) -> Prod
     await _save_links(session, product.id, changes)
     if changes.stock:
         await _set_stock(session, product, changes.stock)
+    await events.emit_product(session, events.PRODUCT_CREATED, product)
     return product
 
 
@@ -375,6 +377,8 @@ async def update_product(session: AsyncSession, pk: uuid.UUID, data: Mapping[str
     await _save_links(session, product.id, changes)
     if changes.stock is not None:
         await _set_stock(session, product, changes.stock)
+    await session.flush()  # updated_at as stored
+    await events.emit_product(session, events.PRODUCT_UPDATED, product)
     return product
 
 
@@ -384,6 +388,7 @@ async def delete_product(session: AsyncSession, pk: uuid.UUID) -> Product:
     product = await get_or_404(session, Product, pk, ["id"])
     await session.delete(product)
     await session.flush()
+    await events.emit_product(session, events.PRODUCT_DELETED, product)
     return product
 
 
@@ -1066,11 +1071,12 @@ async def build_children(session: AsyncSession, product_id: uuid.UUID) -> Produc
         ).all()
     }
     wanted = {s.key for s in specs}
-    for key, child in existing.items():
-        if key not in wanted:
-            await session.delete(child)
+    gone = [child for key, child in existing.items() if key not in wanted]
+    for child in gone:
+        await session.delete(child)
     await session.flush()
     await _check_child_clashes(session, product_id, specs)
+    changed: list[tuple[str, Product]] = [(events.PRODUCT_DELETED, child) for child in gone]
     for spec in specs:
         child = existing.get(spec.key)
         if child is None:
@@ -1083,9 +1089,14 @@ async def build_children(session: AsyncSession, product_id: uuid.UUID) -> Produc
                 **_inherited(parent, spec),
             )
             session.add(child)
+            changed.append((events.PRODUCT_CREATED, child))
         else:
             apply_changes(child, _inherited(parent, spec))
+            if session.is_modified(child):
+                changed.append((events.PRODUCT_UPDATED, child))
     await flush_unique(session, "a child's sku or slug", ["productId"])
+    for type_, child in changed:  # each child's row is locked (or new) by now
+        await events.emit_product(session, type_, child)
     return parent
 
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import carts, inventory
+from domain import carts, events, inventory
 from domain.errors import DomainError, ErrorCode
 from domain.inventory import StockAction
 from models.base import utcnow
@@ -143,10 +143,13 @@ async def release_many(session: AsyncSession, order_ids: Sequence[uuid.UUID]) ->
             update(Product)
             .where(Product.id == product_id, Product.stock_allocated >= units)
             .values(stock_allocated=Product.stock_allocated - units)
+            .returning(*inventory.FIGURES)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        figures = result.one_or_none()
+        if figures is None:
             message = f"product {product_id} has fewer than {units} units allocated to release"
             raise DomainError(ErrorCode.INSUFFICIENT_STOCK, message, None)
+        await events.emit_stock(session, events.StockFigures(product_id, *figures), units)
     session.add_all(
         StockTransaction(
             product_id=product_id,

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import versions  # noqa: F401  (every write moves its version stamps)
+from domain import events, versions  # noqa: F401  (versions: every write moves its stamps)
 from domain.errors import DomainError, ErrorCode
 from domain.pagination import Page, PageRequest, SortKey, paginate
 from models.catalog import Product
@@ -45,11 +45,13 @@ class StockMove(Enum):
 @dataclass(frozen=True, slots=True)
 class StockRule:
     """How a move changes the figures, the guard that must hold at that instant (the UPDATE's
-    WHERE clause), what the ledger records, and the error when the guard fails."""
+    WHERE clause), what the ledger records, which way `available` moves (+1, -1 or 0: for the
+    outbox's stock.low / stock.out crossings) and the error when the guard fails."""
 
     values: Callable[[int], dict[str, Any]]
     guard: Callable[[int], ColumnElement[bool]]
     ledger: StockAction
+    available: int
     error: ErrorCode = ErrorCode.INSUFFICIENT_STOCK
     message: str = "not enough stock to {verb} {quantity}"
     field: tuple[str, ...] = ("input", "quantity")
@@ -62,6 +64,7 @@ STOCK_RULES: Mapping[StockMove, StockRule] = {
         lambda q: {"stock_total": _TOTAL + q},
         lambda q: _TOTAL <= MAX_STOCK - q,
         StockAction.INCREMENT,
+        +1,
         ErrorCode.INVALID,
         f"total stock may not exceed {MAX_STOCK}",
     ),
@@ -69,21 +72,25 @@ STOCK_RULES: Mapping[StockMove, StockRule] = {
         lambda q: {"stock_total": _TOTAL - q},
         lambda q: _TOTAL - _ALLOCATED >= q,
         StockAction.DECREMENT,
+        -1,
     ),
     StockMove.ALLOCATE: StockRule(  # may not exceed available
         lambda q: {"stock_allocated": _ALLOCATED + q},
         lambda q: _TOTAL - _ALLOCATED >= q,
         StockAction.ALLOCATE,
+        -1,
     ),
     StockMove.DEALLOCATE: StockRule(
         lambda q: {"stock_allocated": _ALLOCATED - q},
         lambda q: _ALLOCATED >= q,
         StockAction.DEALLOCATE,
+        +1,
     ),
     StockMove.SHIP: StockRule(  # the units an order holds leave the building
         lambda q: {"stock_total": _TOTAL - q, "stock_allocated": _ALLOCATED - q},
         lambda q: _ALLOCATED >= q,
         StockAction.DECREMENT,
+        0,
         message="the order's stock is not allocated",
         field=("id",),
     ),
@@ -114,14 +121,17 @@ async def move_stock(
     order_id: uuid.UUID | None = None,
 ) -> StockTransaction:
     """One row of STOCK_RULES on one product, as one conditional UPDATE, recorded in the
-    ledger; the rule's error when its guard does not hold."""
+    ledger and in the outbox (the UPDATE returns the new figures); the rule's error when its
+    guard does not hold."""
     rule = STOCK_RULES[move]
     result = await session.execute(
         update(Product)
         .where(Product.id == product_id, rule.guard(quantity))
         .values(**rule.values(quantity))
+        .returning(*FIGURES)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    figures = result.one_or_none()
+    if figures is None:
         if await session.get(Product, product_id) is None:
             raise DomainError(ErrorCode.NOT_FOUND, "no product with that id", ["productId"])
         message = rule.message.format(verb=move.value.lower(), quantity=quantity)
@@ -130,7 +140,14 @@ async def move_stock(
         product_id=product_id, action=rule.ledger.value, quantity=quantity, order_id=order_id
     )
     session.add(record)
+    await events.emit_stock(
+        session, events.StockFigures(product_id, *figures), rule.available * quantity
+    )
     return record
+
+
+FIGURES = (Product.sku, Product.manage_stock, Product.stock_total, Product.stock_allocated)
+"""What a stock UPDATE returns for the outbox (`events.StockFigures` after the product id)."""
 
 
 async def managed_lines(

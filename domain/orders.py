@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import carts, customers, holds, inventory, promotions, shipping
+from domain import carts, customers, events, holds, inventory, promotions, shipping
 from domain.customfields import CustomFieldEntity, validate_custom_fields
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.inventory import StockMove
@@ -115,12 +115,14 @@ SHIP = StockMove.SHIP
 class Rule:
     """Which states an action accepts, what it sets and what it does to the stock the order
     holds (`stock`, applied while the order holds any), whether promotion uses go back (when
-    the payment before the step is in `promotion_uses_back`), the event it records and the
-    verb of its error message ("cannot <verb> an order that is ..."). `gateway` is the new
-    gateway value: "given" (the gateway argument), None (cleared) or `_KEEP`."""
+    the payment before the step is in `promotion_uses_back`), the event it records in the
+    order's history, the verb of its error message ("cannot <verb> an order that is ...") and
+    the outbox event it emits (`domain.events`, webhooks and subscriptions). `gateway` is the
+    new gateway value: "given" (the gateway argument), None (cleared) or `_KEEP`."""
 
     event: str
     verb: str
+    outbox: str
     status: frozenset[OrderStatus]
     payment: frozenset[PaymentStatus]
     shipping: frozenset[ShippingStatus]
@@ -142,11 +144,17 @@ _PAY_SOURCE = {
 
 RULES: Mapping[OrderAction, Rule] = {
     OrderAction.AUTHORIZE: Rule(
-        "authorized", "pay", **_PAY_SOURCE, to_payment=PaymentStatus.AUTHORIZED, gateway="given"
+        "authorized",
+        "pay",
+        events.ORDER_UPDATED,
+        **_PAY_SOURCE,
+        to_payment=PaymentStatus.AUTHORIZED,
+        gateway="given",
     ),
     OrderAction.PURCHASE: Rule(
         "paid",
         "pay",
+        events.ORDER_PAID,
         **_PAY_SOURCE,
         to_payment=PaymentStatus.PAID,
         to_status=OrderStatus.COMPLETE,
@@ -155,6 +163,7 @@ RULES: Mapping[OrderAction, Rule] = {
     OrderAction.CAPTURE: Rule(
         "captured",
         "capture the payment of",
+        events.ORDER_PAID,
         status=frozenset({OrderStatus.INCOMPLETE}),
         payment=frozenset({PaymentStatus.AUTHORIZED}),
         shipping=_ALL_SHIPPING,
@@ -165,6 +174,7 @@ RULES: Mapping[OrderAction, Rule] = {
     OrderAction.VOID: Rule(
         "authorization_voided",
         "cancel the authorization of",
+        events.ORDER_UPDATED,
         status=_ALL_STATUS,
         payment=frozenset({PaymentStatus.AUTHORIZED}),
         shipping=_UNFULFILLED,
@@ -175,6 +185,7 @@ RULES: Mapping[OrderAction, Rule] = {
     OrderAction.REFUND_PARTIAL: Rule(
         "partially_refunded",
         "refund",
+        events.REFUND_CREATED,
         status=_ALL_STATUS,
         payment=_CAPTURED,
         shipping=_ALL_SHIPPING,
@@ -183,6 +194,7 @@ RULES: Mapping[OrderAction, Rule] = {
     OrderAction.REFUND_FULL: Rule(
         "refunded",
         "refund",
+        events.REFUND_CREATED,
         status=_ALL_STATUS,
         payment=_CAPTURED,
         shipping=_ALL_SHIPPING,
@@ -191,6 +203,7 @@ RULES: Mapping[OrderAction, Rule] = {
     OrderAction.FULFIL: Rule(
         "fulfilled",
         "fulfil",
+        events.ORDER_FULFILLED,
         status=_OPEN,
         payment=frozenset({PaymentStatus.PAID, PaymentStatus.AUTHORIZED}),
         shipping=_UNFULFILLED,
@@ -201,6 +214,7 @@ RULES: Mapping[OrderAction, Rule] = {
     OrderAction.CANCEL: Rule(
         "cancelled",
         "cancel",
+        events.ORDER_CANCELLED,
         status=_OPEN,
         payment=_ALL_PAYMENT,
         shipping=_UNFULFILLED,
@@ -210,7 +224,12 @@ RULES: Mapping[OrderAction, Rule] = {
         releases_reservation=True,
     ),
     OrderAction.UPDATE: Rule(
-        "updated", "update", status=_OPEN, payment=_ALL_PAYMENT, shipping=_UNFULFILLED
+        "updated",
+        "update",
+        events.ORDER_UPDATED,
+        status=_OPEN,
+        payment=_ALL_PAYMENT,
+        shipping=_UNFULFILLED,
     ),
 }
 
@@ -306,8 +325,10 @@ async def transition(
     message: str,
     gateway: str | None = None,
     event: str | None = None,
+    announce: bool = True,
 ) -> Order:
-    """Apply `action` to the order and record it, with the rule's stock effect.
+    """Apply `action` to the order and record it, with the rule's stock effect, and emit the
+    rule's outbox event (unless `announce` is False: the caller changes more and emits).
 
     The UPDATE only matches while the order is still in the state read here: if another
     request moved it first, nothing changes and this one gets INVALID_TRANSITION.
@@ -358,6 +379,8 @@ async def transition(
         await promotions.release_uses(session, order_id)
     refreshed = await session.get(Order, order_id, populate_existing=True)
     assert refreshed is not None
+    if announce:
+        await events.emit_order(session, rule.outbox, refreshed)
     return refreshed
 
 
@@ -610,20 +633,22 @@ async def place_order(
     """Validate everything, then write the order: a copy of every line, the shipping method
     and price, the totals, the discounts (their uses counted: PROMOTION_EXHAUSTED rolls the
     whole order back), a number (taken last, to hold the counter lock briefly) and a
-    "created" event."""
+    "created" event (in the history and the outbox)."""
     checked = await _check(session, lines, placement)
     order = _order_row(checked, placement, await next_order_number(session))
     session.add(order)
     await session.flush()
-    session.add_all(
+    items = [
         _order_item(order.id, i, p, checked.discounts) for i, p in enumerate(checked.priced.lines)
-    )
+    ]
+    session.add_all(items)
     await promotions.record_uses(session, order.id, checked.discounts, checked.buyer_key)
     if placement.hold_seconds:
         await holds.hold_new_order(
             session, order, lines, placement.line_fields, placement.hold_seconds
         )
     await record_event(session, order.id, "created", placement.event_message)
+    await events.emit_order(session, events.ORDER_CREATED, order, items)
     return order
 
 
@@ -797,7 +822,9 @@ async def update_order(
         errors.append(DomainError(ErrorCode.INVALID, message, ["input"]))
     raise_all(errors)
     names = ", ".join(_UPDATED_NAMES[k] for k in data)
-    order = await transition(session, order_id, OrderAction.UPDATE, message=f"Changed {names}")
+    order = await transition(
+        session, order_id, OrderAction.UPDATE, message=f"Changed {names}", announce=False
+    )
     if "custom_fields" in data:
         changes["custom_fields"] = await _order_custom_fields(
             session, data["custom_fields"], order.custom_fields, errors
@@ -806,6 +833,7 @@ async def update_order(
     for key, value in changes.items():
         setattr(order, key, value)
     await session.flush()
+    await events.emit_order(session, events.ORDER_UPDATED, order)
     return order
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import gateways, holds, inventory, orders
+from domain import events, gateways, holds, inventory, orders
 from domain.currencies import currency_spec
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.gateways.base import (
@@ -499,6 +499,9 @@ async def _fail(session: AsyncSession, tx: PaymentTransaction, message: str) -> 
     await session.flush()
     if not await holds.restore(session, tx):
         await inventory.deallocate_order(session, tx.order_id)
+    order = await session.get(Order, tx.order_id)  # locked by the caller, in the session
+    assert order is not None
+    await events.emit_order(session, events.PAYMENT_FAILED, order)
 
 
 def _outcome_of_transaction(tx: PaymentTransaction) -> Outcome:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import holds, orders
+from domain import events, holds, orders
 from domain.errors import DomainError
 from models.base import utcnow
 from models.engine import Database, database_unavailable
@@ -112,6 +112,9 @@ async def _release_batch(session: AsyncSession, where: Any) -> list[uuid.UUID]:
             RELEASED_EVENT,
             "Reserved stock released: the order was not paid in time",
         )
+        order = await session.get(Order, order_id, populate_existing=True)
+        assert order is not None  # claimed (locked) above
+        await events.emit_order(session, events.ORDER_UPDATED, order)
     return ids
 
 

@@ -7,6 +7,7 @@ from models import (  # noqa: F401
     carts,
     catalog,
     customers,
+    events,
     inventory,
     orders,
     payments,

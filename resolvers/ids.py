@@ -2,17 +2,10 @@
 
 import base64
 import binascii
-import functools
 import uuid
 from collections.abc import Sequence
 
 from domain.errors import DomainError, ErrorCode
-
-
-@functools.lru_cache(maxsize=65_536)  # a listing shows dozens per request, the same ones again
-def encode_id(type_name: str, pk: uuid.UUID) -> str:
-    raw = f"{type_name}:{pk.hex}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def parse_id(global_id: str) -> tuple[str, uuid.UUID] | None:

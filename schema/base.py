@@ -14,9 +14,9 @@ from strawberry.types import Info
 from domain import pricing
 from domain.errors import DomainError, DomainErrors
 from domain.errors import ErrorCode as DomainErrorCode
+from domain.ids import encode_id
 from domain.pagination import Page, PageRequest, PaginationError
 from resolvers.context import Context, PublicError
-from resolvers.ids import encode_id
 
 T = TypeVar("T")
 Row = TypeVar("Row")

@@ -15,11 +15,11 @@ from sqlalchemy import func, select, update
 from domain.auth import hash_secret
 from domain.customers import COUNTRY_CODES, validate_address
 from domain.errors import DomainError, DomainErrors, ErrorCode
+from domain.ids import encode_id
 from models.base import utcnow
 from models.customers import Customer, CustomerAddress, CustomerToken
 from models.engine import Database, StatementCounter
 from models.settings import Settings
-from resolvers.ids import encode_id
 from tests.conftest import Api
 
 PASSWORD = "correct horse battery"

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from domain.ids import encode_id
 from domain.inventory import MAX_STOCK, StockStatus, stock_status
 from models.catalog import Product
 from models.engine import Database, StatementCounter
-from resolvers.ids import decode_id, encode_id
+from resolvers.ids import decode_id
 from tests.conftest import Api
 
 STOCK_CHANGE = """

@@ -23,12 +23,13 @@ from domain.gateways.base import (
     PaymentRequest,
 )
 from domain.gateways.card import brand_of, card_problems
+from domain.ids import encode_id
 from domain.inventory import allocate_order
 from domain.orders import order_lines
 from domain.payments import ensure_gateways, sweep_stale_payments
 from models.engine import Database, StatementCounter
 from models.payments import IdempotencyKey, PaymentTransaction
-from resolvers.ids import decode_id, encode_id
+from resolvers.ids import decode_id
 from tests.conftest import Api, Template, running_server
 
 VISA = {"number": "4242424242424242", "expMonth": 12, "expYear": 2040, "cvc": "123"}

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from domain.ids import encode_id
 from domain.shipping import eligible_methods, is_eligible
 from models.engine import Database, StatementCounter
 from models.shipping import ShippingMethod as ShippingMethodRow
-from resolvers.ids import encode_id, parse_id
+from resolvers.ids import parse_id
 from tests.conftest import Api
 
 FIELDS = """id name slug carrier description minSubtotal maxSubtotal minWeight maxWeight enabled
