@@ -8,7 +8,8 @@ Per backend, side by side in one run: `cartItemAdd` at 1 and 16 clients (mutatio
 server's CPU ms per mutation), the whole checkout flow (3 adds, `cartCheckout`, `orderPay` by
 card) at 1 and 16 clients, the contention race (many buyers, few units: time to settle, 0
 oversold), and the SQL statements of one call of each cart, order and payment mutation (the
-server's X-SQL-Statements header). Each add of the add measurement goes to a cart of at most
+server's X-SQL-Statements header). Each add (with the cart's lines, products and prices in
+its answer, `ADD_CART`) of the add measurement goes to a cart of at most
 3 lines (a new reference every third add), as in a flow.
 """
 
@@ -52,6 +53,16 @@ UPDATE = """mutation($ref: String!, $id: ID!, $q: Int!) {
 REMOVE = """mutation($ref: String!, $id: ID!) {
   cartItemRemove(reference: $ref, itemId: $id) { cart { itemCount } errors { code } }
 }"""
+ADD_CART = f"""mutation($ref: String!, $id: ID!, $q: Int!) {{
+  cartItemAdd(reference: $ref, productId: $id, quantity: $q) {{ cart {{
+    reference itemCount updatedAt
+    items {{ id sku name quantity product {{ id name slug }}
+      unitPrice {{ withTax {{ {scenarios.MONEY} }} }} linePrice {{ withTax {{ {scenarios.MONEY} }} }} }}
+    subtotal {{ withTax {{ {scenarios.MONEY} }} tax {{ amount }} }}
+    discount {{ withTax {{ amount }} }} total {{ withTax {{ {scenarios.MONEY} }} }}
+  }} errors {{ code message }} }}
+}}"""
+"""What a storefront shows after adding to the cart: its lines with their products and prices."""
 ADD_ITEMS = """mutation($ref: String!, $id: ID!, $q: Int!) {
   cartItemAdd(reference: $ref, productId: $id, quantity: $q) {
     cart { itemCount items { id } } errors { code } } }"""
@@ -68,7 +79,7 @@ async def adds(
         variables = {"ref": reference, "id": random.choice(products), "q": 1}
         return await http.post(
             f"{shop.base}/graphql",
-            json={"query": scenarios.ADD, "variables": variables},
+            json={"query": ADD_CART, "variables": variables},
             headers={"Authorization": f"Bearer {shop.token}"},
         )
 
