@@ -2,6 +2,7 @@
 
 python -m bench.profile listing              # 200 listings on a 1,000-product SQLite catalogue
 python -m bench.profile checkout --runs 30   # 30 checkout flows
+python -m bench.profile add                  # 200 cartItemAdd (bench/carts.py's answer)
 python -m bench.profile listing --url postgresql+asyncpg://postgres@127.0.0.1/some_db --size 0
 
 The app runs inside this process (httpx's ASGI transport, no sockets), so the profile shows the
@@ -10,6 +11,8 @@ server's work only; `--size 0` uses the database at `--url` as it is (it must be
 
 import argparse
 import asyncio
+import itertools
+import random
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
@@ -19,6 +22,7 @@ from pyinstrument import Profiler
 
 from bench import scenarios
 from bench.__main__ import CLIENT, FLOW_STOCK, clients, seeded
+from bench.carts import ADD_CART
 from models.settings import Settings
 from server import create_app
 
@@ -49,7 +53,26 @@ async def checkout_step(
     return step
 
 
-STEPS: dict[str, StepMaker] = {"listing": listing_step, "checkout": checkout_step}
+async def add_step(
+    admin: scenarios.Client, shop: scenarios.Client, transport: httpx.ASGITransport
+) -> Step:
+    async with httpx.AsyncClient(transport=transport, base_url=admin.base) as http:
+        products = await scenarios.stocked_products(admin, http, 3, FLOW_STOCK)
+    counter = itertools.count()
+
+    async def step(http: httpx.AsyncClient) -> object:
+        reference = f"add-{next(counter) // 3}"
+        variables = {"ref": reference, "id": random.choice(products), "q": 1}
+        return await shop.run(http, ADD_CART, variables)
+
+    return step
+
+
+STEPS: dict[str, StepMaker] = {
+    "listing": listing_step,
+    "checkout": checkout_step,
+    "add": add_step,
+}
 
 
 async def profile(args: argparse.Namespace) -> Profiler:

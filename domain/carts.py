@@ -2,9 +2,10 @@
 
 Concurrency: every write to a cart first "touches" its row (UPDATE ... SET updated_at), which
 locks it on PostgreSQL (SQLite serialises writers anyway), so the writes of one cart queue up.
-A new reference is created with INSERT ... ON CONFLICT DO NOTHING, so two first adds of the same
-reference both succeed on the one cart; adding a product already in the cart is one upsert that
-raises the quantity in the database.
+An add opens its cart with one INSERT ... ON CONFLICT DO UPDATE (the touch, or the new cart),
+so two first adds of the same reference both succeed on the one cart; adding a product already
+in the cart is one upsert that raises the quantity in the database. Each write returns the cart
+as it left it, read in its own transaction (no second read for the answer).
 
 Prices are live: a line's unit price is the product's effective price now (custom lines: their
 own price) in the store currency; `price_lines` shows them in any currency, taxed per line.
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Insert, delete, exists, func, select, update
+from sqlalchemy import Insert, bindparam, delete, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -34,6 +35,7 @@ from models.base import utcnow
 from models.carts import Cart, CartItem
 from models.catalog import Product, TaxBand
 from models.engine import Database, database_unavailable
+from models.promotions import CartPromotionCode
 from models.settings import Settings
 
 log = logging.getLogger("stockroom.carts")
@@ -45,8 +47,9 @@ SWEEP_INTERVAL_SECONDS = 300
 SWEEP_BATCH = 500
 
 
-def insert_for(session: AsyncSession, model: type) -> Insert:
-    """An INSERT of the session's dialect, which knows ON CONFLICT (PostgreSQL and SQLite)."""
+def insert_for(session: AsyncSession, model: Any) -> Insert:
+    """An INSERT of the session's dialect, which knows ON CONFLICT (PostgreSQL and SQLite);
+    `model` is a model or a table (a table's INSERT skips the ORM's bulk-insert machinery)."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
@@ -209,11 +212,25 @@ def custom_line(
 
 
 @dataclass(frozen=True, slots=True)
-class CartContents:
-    """A live cart and its lines in display order (oldest first)."""
+class CartRow:
+    """What a cart's answer needs of its row. `has_codes`: promotion codes were entered on it
+    (only then are they read)."""
 
-    cart: Cart
+    id: uuid.UUID
+    reference: str
+    created_at: datetime
+    updated_at: datetime
+    has_codes: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CartContents:
+    """A live cart, its lines in display order (oldest first) and the product rows read for
+    them (by id: the answer's `product` fields need no second read)."""
+
+    cart: CartRow
     lines: list[Line]
+    products: dict[uuid.UUID, Product]
 
 
 def check_reference(reference: str) -> str:
@@ -230,11 +247,23 @@ def _cutoff(ttl: timedelta) -> datetime:
     return utcnow() - ttl
 
 
-async def live_cart(session: AsyncSession, reference: str, ttl: timedelta) -> Cart | None:
+HAS_CODES = (
+    exists()
+    .where(CartPromotionCode.cart_id == Cart.id)  # type: ignore[arg-type]
+    .label("has_codes")
+)
+CART_COLUMNS = (Cart.id, Cart.created_at, Cart.updated_at, HAS_CODES)
+
+
+def _cart_row(reference: str, row: Any) -> CartRow:
+    return CartRow(row[0], reference, row[1], row[2], bool(row[3]))
+
+
+async def live_cart(session: AsyncSession, reference: str, ttl: timedelta) -> CartRow | None:
     """The cart of `reference` unless it does not exist or has expired."""
-    return await session.scalar(
-        select(Cart).where(Cart.reference == reference, Cart.updated_at >= _cutoff(ttl))
-    )
+    stmt = select(*CART_COLUMNS).where(Cart.reference == reference, Cart.updated_at >= _cutoff(ttl))
+    row = (await session.execute(stmt)).first()
+    return _cart_row(reference, row) if row is not None else None
 
 
 async def reference_of_item(session: AsyncSession, item_id: uuid.UUID) -> str | None:
@@ -243,72 +272,89 @@ async def reference_of_item(session: AsyncSession, item_id: uuid.UUID) -> str | 
     return await session.scalar(stmt.where(CartItem.id == item_id))
 
 
-async def cart_lines(session: AsyncSession, cart_id: uuid.UUID) -> list[Line]:
-    """Every line of a cart, priced from the catalogue now, in one query."""
-    band_id = func.coalesce(CartItem.tax_band_id, Product.tax_band_id)
-    stmt = (
-        select(CartItem, Product, TaxBand.rate, IS_PARENT.label("is_parent"))
-        .outerjoin(Product, Product.id == CartItem.product_id)
-        .outerjoin(TaxBand, TaxBand.id == band_id)
-        .where(CartItem.cart_id == cart_id)
-        .order_by(CartItem.created_at, CartItem.id)
-    )
-    lines = []
-    for item, product, rate, is_parent in (await session.execute(stmt)).all():
+_BAND_ID = func.coalesce(CartItem.tax_band_id, Product.tax_band_id)
+_LINES = (
+    select(CartItem, Product, TaxBand.rate, IS_PARENT.label("is_parent"))
+    .outerjoin(Product, Product.id == CartItem.product_id)
+    .outerjoin(TaxBand, TaxBand.id == _BAND_ID)
+    .where(CartItem.cart_id == bindparam("cart_id"))
+    .order_by(CartItem.created_at, CartItem.id)
+)
+"""Every line of a cart with its product and tax rate (built once, like IS_PARENT)."""
+
+
+async def cart_lines(
+    session: AsyncSession, cart_id: uuid.UUID
+) -> tuple[list[Line], dict[uuid.UUID, Product]]:
+    """Every line of a cart, priced from the catalogue now, in one query; and its products."""
+    lines, products = [], {}
+    rows = await session.execute(_LINES, {"cart_id": cart_id})
+    for item, product, rate, is_parent in rows.all():
         if product is not None:
+            products[product.id] = product
             lines.append(product_line(product, item.quantity, rate, bool(is_parent), item.id))
         else:
             lines.append(custom_line(item.id, item.sku, item.name, item.price, item.quantity, rate))
-    return lines
+    return lines, products
+
+
+async def contents_of(session: AsyncSession, cart: CartRow) -> CartContents:
+    lines, products = await cart_lines(session, cart.id)
+    return CartContents(cart, lines, products)
 
 
 async def cart_contents(
     session: AsyncSession, reference: str, ttl: timedelta
 ) -> CartContents | None:
     cart = await live_cart(session, check_reference(reference), ttl)
-    if cart is None:
-        return None
-    return CartContents(cart, await cart_lines(session, cart.id))
+    return await contents_of(session, cart) if cart is not None else None
 
 
 # --- writing carts ---------------------------------------------------------------------
 
 
-async def _touch(session: AsyncSession, reference: str, ttl: timedelta) -> uuid.UUID | None:
+async def _touch(session: AsyncSession, reference: str, ttl: timedelta) -> CartRow | None:
     """Mark a live cart as just used (which also locks its row); None if there is none."""
     result = await session.execute(
         update(Cart)
         .where(Cart.reference == reference, Cart.updated_at >= _cutoff(ttl))
         .values(updated_at=utcnow())
-        .returning(Cart.id)
+        .returning(*CART_COLUMNS)
     )
-    return result.scalar_one_or_none()
+    row = result.first()
+    return _cart_row(reference, row) if row is not None else None
 
 
-async def open_cart(session: AsyncSession, reference: str, ttl: timedelta) -> uuid.UUID:
-    """The id of the live cart of `reference`, made now if there is none (an expired one is
-    replaced by a fresh, empty cart). Safe against concurrent first uses."""
+async def open_cart(session: AsyncSession, reference: str, ttl: timedelta) -> CartRow:
+    """The live cart of `reference`, touched and locked, made now if there is none: one
+    upsert, safe against concurrent first uses. An expired cart the sweeper has not removed
+    yet makes the upsert change nothing; it is then deleted and a fresh, empty cart made."""
     check_reference(reference)
-    await session.execute(
-        delete(Cart).where(Cart.reference == reference, Cart.updated_at < _cutoff(ttl))
-    )
-    now = utcnow()
-    await session.execute(
-        insert_for(session, Cart)
-        .values(id=uuid.uuid4(), reference=reference, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["reference"])
-    )
-    cart_id = await _touch(session, reference, ttl)
-    assert cart_id is not None  # inserted above, or by a concurrent first use
-    return cart_id
+    for _ in range(2):
+        now = utcnow()
+        stmt = insert_for(session, Cart.__table__).values(  # type: ignore[attr-defined]
+            id=uuid.uuid4(), reference=reference, created_at=now, updated_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["reference"],
+            set_={"updated_at": stmt.excluded.updated_at},
+            where=Cart.updated_at >= _cutoff(ttl),
+        ).returning(*CART_COLUMNS)
+        row = (await session.execute(stmt)).first()
+        if row is not None:
+            return _cart_row(reference, row)
+        await session.execute(
+            delete(Cart).where(Cart.reference == reference, Cart.updated_at < _cutoff(ttl))
+        )
+    raise AssertionError("an expired cart was deleted, yet the upsert found it again")
 
 
-async def existing_cart(session: AsyncSession, reference: str, ttl: timedelta) -> uuid.UUID:
-    """The id of the live cart of `reference`, touched and locked; NOT_FOUND if none."""
-    cart_id = await _touch(session, check_reference(reference), ttl)
-    if cart_id is None:
+async def existing_cart(session: AsyncSession, reference: str, ttl: timedelta) -> CartRow:
+    """The live cart of `reference`, touched and locked; NOT_FOUND if none."""
+    cart = await _touch(session, check_reference(reference), ttl)
+    if cart is None:
         raise DomainError(ErrorCode.NOT_FOUND, "no cart with that reference", ["reference"])
-    return cart_id
+    return cart
 
 
 def _check_quantity(quantity: int, field: list[str], allow_zero: bool = False) -> None:
@@ -319,49 +365,77 @@ def _check_quantity(quantity: int, field: list[str], allow_zero: bool = False) -
         )
 
 
-async def _sellable_line(session: AsyncSession, product_id: uuid.UUID, quantity: int) -> Line:
-    """The product as a line of `quantity` units; PRODUCT_UNAVAILABLE (also for a product
-    that no longer exists) or INSUFFICIENT_STOCK when it cannot be in a cart in that quantity."""
-    line = (await product_lines(session, [(product_id, quantity)])).get(product_id)
+def _unavailable() -> DomainError:
+    return DomainError(
+        ErrorCode.PRODUCT_UNAVAILABLE, "no product with that id is for sale", ["productId"]
+    )
+
+
+def _check_sellable(line: Line | None) -> None:
+    """PRODUCT_UNAVAILABLE (also for a product that no longer exists) or INSUFFICIENT_STOCK
+    when the line cannot be in a cart in its quantity."""
     if line is None:  # deleted (or never made): not for sale
-        raise DomainError(
-            ErrorCode.PRODUCT_UNAVAILABLE, "no product with that id is for sale", ["productId"]
-        )
+        raise _unavailable()
     problems = line_problems([line], {0: ["quantity"]})
     for problem in problems:
         if problem.code is ErrorCode.PRODUCT_UNAVAILABLE:
             problem.field = ["productId"]
     raise_all(problems)
+
+
+async def _sellable_line(session: AsyncSession, product_id: uuid.UUID, quantity: int) -> Line:
+    """The product as a line of `quantity` units, if it may be in a cart so (`_check_sellable`)."""
+    line = (await product_lines(session, [(product_id, quantity)])).get(product_id)
+    _check_sellable(line)
+    assert line is not None
     return line
+
+
+def _product_line_upsert(
+    session: AsyncSession, cart_id: uuid.UUID, product_id: uuid.UUID, quantity: int
+) -> Any:
+    """INSERT INTO cart_item SELECT ... FROM product WHERE id = :product_id, merged into the
+    cart's line of that product when it has one: no row comes back for a product that does
+    not exist."""
+    table = CartItem.__table__  # type: ignore[attr-defined]
+    values = select(
+        literal(uuid.uuid4(), table.c.id.type),
+        literal(cart_id, table.c.id.type),
+        Product.id,
+        literal(quantity),
+        literal(utcnow(), table.c.created_at.type),
+    ).where(Product.id == product_id)
+    stmt = insert_for(session, table).from_select(
+        ["id", "cart_id", "product_id", "quantity", "created_at"], values
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["cart_id", "product_id"],
+        set_={"quantity": CartItem.quantity + stmt.excluded.quantity},
+    ).returning(CartItem.id)
 
 
 async def add_item(
     session: AsyncSession, reference: str, product_id: uuid.UUID, quantity: int, ttl: timedelta
-) -> None:
-    """Add a product, or raise its quantity if the cart has it already (one upsert)."""
+) -> CartContents:
+    """Add a product, or raise its quantity if the cart has it already (one upsert), then
+    check the whole line as it now is (a failed check rolls the transaction back). Returns
+    the cart as it now is: three statements in all."""
     _check_quantity(quantity, ["quantity"])
-    await _sellable_line(session, product_id, quantity)
-    cart_id = await open_cart(session, reference, ttl)
-    stmt = insert_for(session, CartItem).values(
-        id=uuid.uuid4(),
-        cart_id=cart_id,
-        product_id=product_id,
-        quantity=quantity,
-        created_at=utcnow(),
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["cart_id", "product_id"],
-        set_={"quantity": CartItem.quantity + stmt.excluded.quantity},
-    ).returning(CartItem.quantity)
-    total = (await session.execute(stmt)).scalar_one()
-    if total > quantity:  # merged into an existing line: check the whole line
-        _check_quantity(total, ["quantity"])
-        await _sellable_line(session, product_id, total)
+    cart = await open_cart(session, reference, ttl)
+    added = await session.scalar(_product_line_upsert(session, cart.id, product_id, quantity))
+    if added is None:
+        raise _unavailable()
+    contents = await contents_of(session, cart)
+    line = next((line for line in contents.lines if line.item_id == added), None)
+    assert line is not None
+    _check_quantity(line.quantity, ["quantity"])
+    _check_sellable(line)
+    return contents
 
 
 async def add_custom_item(
     session: AsyncSession, reference: str, data: Mapping[str, Any], ttl: timedelta
-) -> None:
+) -> CartContents:
     """Add a non-catalogue line with its own sku, name, price (store currency, without tax),
     quantity and optional tax band. Each call adds a new line."""
     errors: list[DomainError] = []
@@ -380,10 +454,10 @@ async def add_custom_item(
             DomainError(ErrorCode.NOT_FOUND, "no tax band with that id", ["input", "taxBandId"])
         )
     raise_all(errors)
-    cart_id = await open_cart(session, reference, ttl)
+    cart = await open_cart(session, reference, ttl)
     session.add(
         CartItem(
-            cart_id=cart_id,
+            cart_id=cart.id,
             sku=data["sku"].strip(),
             name=data["name"].strip(),
             price=price,
@@ -392,6 +466,7 @@ async def add_custom_item(
         )
     )
     await session.flush()
+    return await contents_of(session, cart)
 
 
 async def _cart_item(session: AsyncSession, cart_id: uuid.UUID, item_id: uuid.UUID) -> CartItem:
@@ -403,11 +478,11 @@ async def _cart_item(session: AsyncSession, cart_id: uuid.UUID, item_id: uuid.UU
 
 async def update_item(
     session: AsyncSession, reference: str, item_id: uuid.UUID, quantity: int, ttl: timedelta
-) -> None:
+) -> CartContents:
     """Set a line's quantity; 0 removes it. Raising a catalogue line re-checks the product."""
     _check_quantity(quantity, ["quantity"], allow_zero=True)
-    cart_id = await existing_cart(session, reference, ttl)
-    item = await _cart_item(session, cart_id, item_id)
+    cart = await existing_cart(session, reference, ttl)
+    item = await _cart_item(session, cart.id, item_id)
     if quantity == 0:
         await session.delete(item)
     else:
@@ -415,14 +490,16 @@ async def update_item(
             await _sellable_line(session, item.product_id, quantity)
         item.quantity = quantity
     await session.flush()
+    return await contents_of(session, cart)
 
 
 async def remove_item(
     session: AsyncSession, reference: str, item_id: uuid.UUID, ttl: timedelta
-) -> None:
-    cart_id = await existing_cart(session, reference, ttl)
-    await session.delete(await _cart_item(session, cart_id, item_id))
+) -> CartContents:
+    cart = await existing_cart(session, reference, ttl)
+    await session.delete(await _cart_item(session, cart.id, item_id))
     await session.flush()
+    return await contents_of(session, cart)
 
 
 async def delete_cart(session: AsyncSession, reference: str) -> None:

@@ -679,15 +679,15 @@ async def checkout(
     """Turn a cart into an order in the caller's transaction, then delete the cart. The
     cart row is locked first, so a cart checked out twice at once makes one order."""
     try:
-        cart_id = await carts.existing_cart(session, reference, ttl)
+        cart = await carts.existing_cart(session, reference, ttl)
     except DomainError as error:
         if error.code is not ErrorCode.NOT_FOUND:
             raise
         raise DomainError(ErrorCode.CART_EMPTY, "the cart is empty", ["reference"]) from error
-    entered = await promotions.entered_ids(session, cart_id)
-    lines = await carts.cart_lines(session, cart_id)
+    entered = await promotions.entered_ids(session, cart.id) if cart.has_codes else []
+    lines, _ = await carts.cart_lines(session, cart.id)
     order = await place_order(session, lines, replace(placement, promotion_ids=entered))
-    await carts.delete_cart_by_id(session, cart_id)
+    await carts.delete_cart_by_id(session, cart.id)
     return order
 
 

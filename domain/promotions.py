@@ -317,9 +317,10 @@ def _wanted_on_cart(cart_id: uuid.UUID | None) -> CTE:
     )
 
 
-def _wanted_by_ids(entered: Sequence[uuid.UUID]) -> CTE:
-    """The automatic promotions and the given ones."""
-    condition = or_(_automatic(), Promotion.id.in_(entered)) if entered else _automatic()  # type: ignore[attr-defined]
+def _wanted_by_ids(entered: Sequence[uuid.UUID], automatic: bool = True) -> CTE:
+    """The automatic promotions (unless `automatic` is False) and the given ones."""
+    given = Promotion.id.in_(entered)  # type: ignore[attr-defined]
+    condition = (or_(_automatic(), given) if entered else _automatic()) if automatic else given
     return (
         select(Promotion.id.label("id"), null().label("entered_at")).where(condition).cte("wanted")
     )  # type: ignore[attr-defined]
@@ -388,10 +389,31 @@ async def _load(session: AsyncSession, wanted: CTE) -> _Loaded:
     return loaded
 
 
-async def load_candidates(session: AsyncSession, entered: Sequence[uuid.UUID]) -> list[Candidate]:
+async def load_candidates(
+    session: AsyncSession,
+    entered: Sequence[uuid.UUID],
+    automatic: Sequence[Candidate] | None = None,
+) -> list[Candidate]:
     """The enabled automatic promotions and the entered ones (in any state: the cart says
-    why an entered code does not apply), with their products and expanded categories."""
-    return (await _load(session, _wanted_by_ids(entered))).candidates(set(entered))
+    why an entered code does not apply), with their products and expanded categories.
+    `automatic`: the automatic ones as the process keeps them (`automatic_candidates`); only
+    the entered ones are then read (nothing at all when none are)."""
+    if automatic is None:
+        return (await _load(session, _wanted_by_ids(entered))).candidates(set(entered))
+    if not entered:
+        return list(automatic)
+    loaded = await _load(session, _wanted_by_ids(entered, automatic=False))
+    return [*automatic, *loaded.candidates(set(entered))]
+
+
+async def automatic_candidates(session: AsyncSession) -> list[Candidate]:
+    """The enabled promotions without a code, which apply to every cart they fit: what a
+    process keeps between requests, under the `promotion` version stamp (and the `catalog`
+    one when any is narrowed to categories: their sub-categories are expanded)."""
+    found = await load_candidates(session, [])
+    for candidate in found:  # they outlive the session: detached, a rollback cannot expire them
+        session.expunge(candidate.row)
+    return found
 
 
 async def cart_candidates(
@@ -463,24 +485,31 @@ async def discounts_for(
     entered: Sequence[uuid.UUID],
     buyer: str | None,
     store: CurrencySpec,
+    automatic: Sequence[Candidate] | None = None,
 ) -> CartPromotions:
-    """The discounts of lines priced in a display currency, for a buyer (None: unknown)."""
-    candidates = await load_candidates(session, entered)
+    """The discounts of lines priced in a display currency, for a buyer (None: unknown).
+    `automatic`: the automatic promotions when the caller has them (see `load_candidates`)."""
+    candidates = await load_candidates(session, entered, automatic)
     return await _discounts(session, candidates, entered, lines, priced, buyer, store)
 
 
 async def cart_promotions(
     session: AsyncSession,
-    cart_id: uuid.UUID | None,
+    cart: carts.CartRow | None,
     lines: Sequence[carts.Line],
     priced: carts.PricedLines,
     buyer: str | None,
     store: CurrencySpec,
+    automatic: Sequence[Candidate] | None = None,
 ) -> CartPromotions:
     """A cart's codes and discounts: one statement for its codes and every candidate
     promotion, one more for its lines' categories when a promotion is narrowed, one more for
-    the buyer's uses when a promotion limits them."""
-    candidates, entered = await cart_candidates(session, cart_id)
+    the buyer's uses when a promotion limits them. With `automatic` (the process's kept
+    automatic promotions), a cart without codes reads no promotion at all."""
+    if automatic is not None and (cart is None or not cart.has_codes):
+        candidates, entered = list(automatic), []
+    else:
+        candidates, entered = await cart_candidates(session, cart.id if cart else None)
     return await _discounts(session, candidates, entered, lines, priced, buyer, store)
 
 
@@ -529,8 +558,8 @@ async def apply_code(
     promotion = await promotion_by_code(session, code) if code.strip() else None
     if promotion is None:
         raise _unknown(code, field)
-    cart_id = await carts.open_cart(session, reference, ttl)
-    lines = await carts.cart_lines(session, cart_id)
+    cart_id = (await carts.open_cart(session, reference, ttl)).id
+    lines, _ = await carts.cart_lines(session, cart_id)
     priced = carts.price_lines(lines, store, target)
     found = await discounts_for(session, lines, priced, [promotion.id], buyer, store)
     for refused in found.discounts.refused:
@@ -546,7 +575,7 @@ async def apply_code(
 async def remove_code(session: AsyncSession, reference: str, code: str, ttl: Any) -> None:
     """Take a code off a cart; NOT_FOUND when the cart does not have it."""
     field = ["code"]
-    cart_id = await carts.existing_cart(session, reference, ttl)
+    cart_id = (await carts.existing_cart(session, reference, ttl)).id
     promotion = await promotion_by_code(session, code) if code.strip() else None
     result = None
     if promotion is not None:

@@ -7,7 +7,8 @@ commits the marked stamps are bumped in it. So the stamps move exactly when the 
 and a process that cached data under an older stamp knows to drop it.
 
 Kinds: `catalog` (products and their stock, categories, brands, collections, variations,
-custom-field definitions), `currency`, `tax`. Another area makes its tables tracked with
+custom-field definitions), `currency`, `tax`, `promotion` (promotions, their links and use
+counts), `shipping` (shipping methods), `gateway` (gateway settings). Another area makes its tables tracked with
 `track("table", "kind")` at import time.
 """
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from models.versions import VersionStamp
 
 CATALOG, CURRENCY, TAX = "catalog", "currency", "tax"
+PROMOTION, SHIPPING, GATEWAY = "promotion", "shipping", "gateway"
 TRACKED: dict[str, str] = {
     "product": CATALOG,
     "category": CATALOG,
@@ -35,6 +37,11 @@ TRACKED: dict[str, str] = {
     "field_definition": CATALOG,
     "currency": CURRENCY,
     "tax_band": TAX,
+    "promotion": PROMOTION,
+    "promotion_product": PROMOTION,
+    "promotion_category": PROMOTION,
+    "shipping_method": SHIPPING,
+    "gateway": GATEWAY,
 }
 """Table name -> the stamp a write to it moves."""
 

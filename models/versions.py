@@ -10,7 +10,7 @@ burst of concurrent requests, and none sees stamps read before it arrived)."""
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import asyncpg
@@ -109,19 +109,19 @@ class StampReader:
         else:
             dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
             self._source = PostgresStamps(dsn)
-        self._values: dict[str, tuple[int, Any]] = {}
+        self._values: dict[str, tuple[Hashable, Any]] = {}
 
     async def read(self) -> Stamps:
         return await self._source.read()
 
-    def cached(self, name: str, version: int) -> Any | None:
+    def cached(self, name: str, version: Hashable) -> Any | None:
         held = self._values.get(name)
         return held[1] if held is not None and held[0] == version else None
 
-    def keep(self, name: str, version: int, value: Any) -> None:
+    def keep(self, name: str, version: Hashable, value: Any) -> None:
         self._values[name] = (version, value)
 
-    async def value(self, name: str, version: int, load: Callable[[], Any]) -> Any:
+    async def value(self, name: str, version: Hashable, load: Callable[[], Any]) -> Any:
         """The value cached under `version`, else `await load()` kept under it."""
         found = self.cached(name, version)
         if found is None:

@@ -146,6 +146,14 @@ class Context:
             self.stamps = await self.db.stamps.read()
         return self.stamps
 
+    async def kept(self, name: str, kinds: Sequence[str], load: Callable[[], Awaitable[V]]) -> V:
+        """`await load()`, kept by the process until the version stamp of any of `kinds`
+        moves (a change committed by any process): reference data read by most requests."""
+        stamps = await self.version_stamps()
+        version = tuple(stamps.get(kind, 0) for kind in kinds)
+        value: V = await self.db.stamps.value(name, version, load)
+        return value
+
     async def currencies(self) -> CurrencyTable:
         """The currency table, kept by the process until a currency changes (any process's
         change moves the `currency` version stamp)."""

@@ -12,21 +12,33 @@ from domain import payments
 from domain.gateways.base import CardDetails
 from domain.payments import Method, Outcome, PayRequest, TxStatus
 from domain.pricing import CurrencySpec
+from domain.versions import GATEWAY
 from models.orders import Order
 from models.payments import Gateway, PaymentTransaction
 from resolvers import orders as resolve_orders
 from resolvers.context import Context
 
 
+async def all_gateways(ctx: Context) -> list[Gateway]:
+    """Every registered gateway, kept by the process until any process changes one (the
+    `gateway` version stamp)."""
+
+    async def load() -> list[Gateway]:
+        async with ctx.read() as session:
+            rows = await payments.list_gateways(session, include_disabled=True)
+            session.expunge_all()  # kept beyond the session
+        return rows
+
+    return await ctx.kept("gateways", [GATEWAY], load)
+
+
 async def gateways(ctx: Context) -> list[Gateway]:
     """Every gateway for admins; the enabled ones for everyone else."""
-    async with ctx.read() as session:
-        return await payments.list_gateways(session, include_disabled=ctx.is_admin)
+    return [g for g in await all_gateways(ctx) if g.enabled or ctx.is_admin]
 
 
 async def enabled_gateways(ctx: Context) -> list[Gateway]:
-    async with ctx.read() as session:
-        return await payments.list_gateways(session, include_disabled=False)
+    return [g for g in await all_gateways(ctx) if g.enabled]
 
 
 async def update_gateway(ctx: Context, slug: str, data: dict[str, Any]) -> Gateway:

@@ -5,6 +5,7 @@ from typing import Any
 
 from domain import shipping
 from domain.pricing import PriceBreakdown, breakdown
+from domain.versions import SHIPPING
 from models.shipping import ShippingMethod
 from resolvers import catalog
 from resolvers.context import Context
@@ -27,9 +28,23 @@ async def methods(ctx: Context) -> list[ShippingMethod]:
         return await shipping.list_methods(session, include_disabled=ctx.is_admin)
 
 
+async def all_methods(ctx: Context) -> list[ShippingMethod]:
+    """Every method, cheapest first, kept by the process until any process changes one (the
+    `shipping` version stamp)."""
+
+    async def load() -> list[ShippingMethod]:
+        async with ctx.read() as session:
+            rows = await shipping.list_methods(session, include_disabled=True)
+            session.expunge_all()  # kept beyond the session
+        return rows
+
+    return await ctx.kept("shipping_methods", [SHIPPING], load)
+
+
 async def eligible_methods(ctx: Context, subtotal: int, weight: int) -> list[ShippingMethod]:
-    async with ctx.read() as session:
-        return await shipping.eligible_methods(session, subtotal, weight)
+    """The enabled methods a cart of `subtotal` and `weight` may use, cheapest first (from
+    the kept methods: no statement)."""
+    return [m for m in await all_methods(ctx) if shipping.is_eligible(m, subtotal, weight)]
 
 
 async def create_method(ctx: Context, data: dict[str, Any]) -> ShippingMethod:
