@@ -16,6 +16,7 @@ from tests.cart_helpers import (
     CART,
     CART_CUSTOM_ITEM_ADD,
     CART_DELETE,
+    CART_ITEM_ADD,
     CART_ITEM_REMOVE,
     CART_ITEM_UPDATE,
     add,
@@ -349,3 +350,42 @@ async def test_reading_a_cart_costs_the_same_statements_whatever_its_size(api: A
         await add(api, "large", product_id, 2)
     await statements("small")  # warm the token cache
     assert await statements("large") == await statements("small")
+
+
+async def test_cart_mutations_run_a_fixed_number_of_statements(api: Api) -> None:
+    """Issue 11: each cart mutation is one write transaction whose answer (lines, products,
+    prices, shipping methods, gateways) is built from what it read and wrote; reference data
+    (currencies, tax rates, promotions, shipping methods, gateways) is kept by the process."""
+    band = await tax_band(api, "20")
+    tee = await product(api, "TEE", taxBandId=band, weight=10)
+    mug = await product(api, "MUG", taxBandId=band, weight=10)
+    await add(api, "warm-up", tee)  # the token and the kept reference data
+    counts: dict[str, int] = {}
+
+    async def counted(name: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        with StatementCounter() as counter:
+            body = await api.data(query, variables, as_="storefront")
+        counts[name] = counter.count
+        (payload,) = body.values()
+        assert payload["errors"] == [], payload
+        return dict(payload["cart"])
+
+    item = {"reference": "counted", "quantity": 1}
+    await counted("add, new cart", CART_ITEM_ADD, {**item, "productId": tee})
+    await counted("add, new line", CART_ITEM_ADD, {**item, "productId": mug})
+    cart = await counted("add, merged", CART_ITEM_ADD, {**item, "productId": tee})
+    assert [(i["sku"], i["quantity"]) for i in cart["items"]] == [("TEE", 2), ("MUG", 1)]
+    tee_line, mug_line = (i["id"] for i in cart["items"])
+    await counted("update", CART_ITEM_UPDATE, {**item, "itemId": tee_line, "quantity": 3})
+    await counted("remove", CART_ITEM_REMOVE, {"reference": "counted", "itemId": mug_line})
+    await counted("delete", CART_DELETE, {"reference": "counted"})
+    # add: the cart upsert, the line upsert, the cart's lines; update: the cart's touch, the
+    # line, the product's check, the line's UPDATE, the lines; remove: touch, line, DELETE, lines
+    assert counts == {
+        "add, new cart": 3,
+        "add, new line": 3,
+        "add, merged": 3,
+        "update": 5,
+        "remove": 4,
+        "delete": 1,
+    }
