@@ -19,6 +19,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.pagination import Page, PageRequest, SortKey, paginate
 from models.catalog import Product
 from models.inventory import StockTransaction
+from models.orders import OrderItem
 
 MAX_STOCK = 2**31 - 1
 """The largest stock figure a column holds on every backend (a 32-bit integer)."""
@@ -150,39 +151,36 @@ FIGURES = (Product.sku, Product.manage_stock, Product.stock_total, Product.stock
 """What a stock UPDATE returns for the outbox (`events.StockFigures` after the product id)."""
 
 
-async def managed_lines(
-    session: AsyncSession, lines: Mapping[uuid.UUID, int]
-) -> dict[uuid.UUID, int]:
-    """The lines whose products manage stock, in product-id order."""
-    if not lines:
-        return {}
-    managed = set(
-        (
-            await session.scalars(
-                select(Product.id).where(Product.id.in_(list(lines)), Product.manage_stock)
-            )
-        ).all()
+async def managed_order_lines(session: AsyncSession, order_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """The order's lines whose products manage stock, {product id: units}, in product-id
+    order: one query over the order's lines and their products."""
+    rows = await session.execute(
+        select(OrderItem.product_id, func.sum(OrderItem.quantity))
+        .join(Product, Product.id == OrderItem.product_id)
+        .where(OrderItem.order_id == order_id, Product.manage_stock)
+        .group_by(OrderItem.product_id)
     )
-    return {pid: lines[pid] for pid in sorted(managed) if lines[pid] > 0}
+    return {pid: int(units) for pid, units in sorted(rows.all()) if units > 0}
 
 
-async def allocate_order(
-    session: AsyncSession, order_id: uuid.UUID, lines: Mapping[uuid.UUID, int]
-) -> None:
-    """Allocate every managed line, all or nothing (the caller's transaction rolls back on
-    INSUFFICIENT_STOCK). Products are taken in id order, so two orders racing for the same
-    products lock them in the same order and never deadlock."""
-    for product_id, quantity in (await managed_lines(session, lines)).items():
-        try:
-            await change_stock(session, product_id, StockAction.ALLOCATE, quantity, order_id)
-        except DomainError as error:
-            if error.code is ErrorCode.INSUFFICIENT_STOCK:
-                raise DomainError(
-                    ErrorCode.INSUFFICIENT_STOCK,
-                    "not enough stock available for every item of the order",
-                    ["orderId"],
-                ) from error
-            raise
+async def allocate_order(session: AsyncSession, order_id: uuid.UUID) -> None:
+    """Allocate every managed line of the order, all or nothing (the caller's transaction
+    rolls back on INSUFFICIENT_STOCK). Products are taken in id order, so two orders racing
+    for the same products lock them in the same order and never deadlock. The ledger rows
+    are written together, after the last UPDATE (one multi-row INSERT)."""
+    with session.no_autoflush:
+        for product_id, quantity in (await managed_order_lines(session, order_id)).items():
+            try:
+                await change_stock(session, product_id, StockAction.ALLOCATE, quantity, order_id)
+            except DomainError as error:
+                if error.code is ErrorCode.INSUFFICIENT_STOCK:
+                    raise DomainError(
+                        ErrorCode.INSUFFICIENT_STOCK,
+                        "not enough stock available for every item of the order",
+                        ["orderId"],
+                    ) from error
+                raise
+    await session.flush()
 
 
 async def held_by_order(session: AsyncSession, order_id: uuid.UUID) -> dict[uuid.UUID, int]:

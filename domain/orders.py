@@ -291,29 +291,28 @@ def holds_stock(state: OrderState) -> bool:
 # --- persisting transitions --------------------------------------------------------------
 
 
-async def order_lines(session: AsyncSession, order_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    """The order's catalogue lines as {product id: quantity} (custom lines hold no stock)."""
-    rows = await session.execute(
-        select(OrderItem.product_id, func.sum(OrderItem.quantity))
-        .where(OrderItem.order_id == order_id, OrderItem.product_id.is_not(None))
-        .group_by(OrderItem.product_id)
-    )
-    return {pid: int(qty) for pid, qty in rows.all()}
-
-
 async def record_event(
-    session: AsyncSession, order_id: uuid.UUID, event_type: str, message: str
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    event_type: str,
+    message: str,
+    seq: int | None = None,
 ) -> OrderEvent:
-    """Append to the order's history. Call it with the order row locked (inside `transition`,
-    or right after creating the order): (order_id, seq) is unique, so a racing writer fails
-    loudly instead of interleaving."""
-    last = await session.scalar(
-        select(func.max(OrderEvent.seq)).where(OrderEvent.order_id == order_id)
+    """Append to the order's history: one INSERT, numbered after the order's last event in
+    the same statement (`seq` when the caller knows it: 0 for a new order). Call it with the
+    order row locked (inside `transition`, or right after creating the order): (order_id,
+    seq) is unique, so a racing writer fails loudly instead of interleaving."""
+    event = OrderEvent(order_id=order_id, seq=seq or 0, type=event_type, message=message)
+    number: Any = seq
+    if seq is None:
+        last = select(func.max(OrderEvent.seq)).where(OrderEvent.order_id == order_id)
+        number = func.coalesce(last.scalar_subquery() + 1, 0)
+    row = {c: getattr(event, c) for c in ("id", "order_id", "type", "message", "at")}
+    table = OrderEvent.__table__  # type: ignore[attr-defined]
+    inserted = await session.execute(
+        table.insert().values(**row, seq=number).returning(table.c.seq)
     )
-    seq = 0 if last is None else last + 1
-    event = OrderEvent(order_id=order_id, seq=seq, type=event_type, message=message)
-    session.add(event)
-    await session.flush()
+    event.seq = inserted.scalar_one()
     return event
 
 
@@ -326,9 +325,12 @@ async def transition(
     gateway: str | None = None,
     event: str | None = None,
     announce: bool = True,
+    locked: Order | None = None,
 ) -> Order:
     """Apply `action` to the order and record it, with the rule's stock effect, and emit the
     rule's outbox event (unless `announce` is False: the caller changes more and emits).
+    `locked`: the order as the caller read it with its row lock in this transaction (not
+    read again).
 
     The UPDATE only matches while the order is still in the state read here: if another
     request moved it first, nothing changes and this one gets INVALID_TRANSITION.
@@ -343,7 +345,7 @@ async def transition(
     that change stock too should call `transition` first, so two requests on one order always
     lock in the same order and never deadlock.
     """
-    order = await session.get(Order, order_id, populate_existing=True)
+    order = locked or await session.get(Order, order_id, populate_existing=True)
     if order is None:
         raise DomainError(ErrorCode.NOT_FOUND, "no order with that id", ["id"])
     before = OrderState.of(order)
@@ -363,7 +365,7 @@ async def transition(
             payment_gateway=after.gateway,
             updated_at=utcnow(),
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="evaluate")  # `order` takes the new values
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise DomainError(
@@ -371,17 +373,18 @@ async def transition(
         )
     rule = RULES[action]
     await record_event(session, order_id, event or rule.event, message)
+    released = False
     if rule.stock is not None and holds_stock(before):
         await inventory.move_held_stock(session, order_id, rule.stock)
     elif rule.releases_reservation:
-        await holds.release(session, order_id)
+        released = await holds.release(session, order_id)  # it clears reserved_until
     if before.payment in rule.promotion_uses_back:
         await promotions.release_uses(session, order_id)
-    refreshed = await session.get(Order, order_id, populate_existing=True)
-    assert refreshed is not None
+    if released:
+        await session.refresh(order)
     if announce:
-        await events.emit_order(session, rule.outbox, refreshed)
-    return refreshed
+        await events.emit_order(session, rule.outbox, order)
+    return order
 
 
 # --- placing orders (checkout and admin orderCreate) -----------------------------------
@@ -474,6 +477,7 @@ async def _shipping_method(
     method_id: uuid.UUID | None,
     lines: carts.PricedLines,
     errors: list[DomainError],
+    kept: "Kept | None" = None,
 ) -> tuple[ShippingMethod | None, Decimal]:
     """The chosen method and its tax rate. An id naming no method, a disabled method or one
     whose bounds exclude the cart are all SHIPPING_METHOD_NOT_ELIGIBLE."""
@@ -483,12 +487,19 @@ async def _shipping_method(
             message = "the cart needs shipping: choose one of its shippingMethods"
             errors.append(DomainError(ErrorCode.SHIPPING_METHOD_REQUIRED, message, field))
         return None, Decimal(0)
-    method = await session.get(ShippingMethod, method_id)
+    if kept is not None:
+        method = kept.methods.get(method_id)
+    else:
+        method = await session.get(ShippingMethod, method_id)
     if method is None or not shipping.is_eligible(method, lines.store_subtotal, lines.weight):
         message = "that shipping method is not available for this cart"
         errors.append(DomainError(ErrorCode.SHIPPING_METHOD_NOT_ELIGIBLE, message, field))
         return None, Decimal(0)
-    band = await session.get(TaxBand, method.tax_band_id) if method.tax_band_id else None
+    if method.tax_band_id is None:
+        return method, Decimal(0)
+    if kept is not None and method.tax_band_id in kept.tax_rates:
+        return method, kept.tax_rates[method.tax_band_id]
+    band = await session.get(TaxBand, method.tax_band_id)
     return method, band.rate if band else Decimal(0)
 
 
@@ -514,17 +525,11 @@ async def next_order_number(session: AsyncSession) -> int:
     database write-locked (SQLite) until the caller's transaction ends, so concurrent
     checkouts on any number of processes get distinct numbers, and a rolled-back checkout
     gives its number back."""
-    await session.execute(
-        carts.insert_for(session, OrderCounter)
-        .values(id=1, value=FIRST_ORDER_NUMBER - 1)
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
-    result = await session.execute(
-        update(OrderCounter)
-        .where(OrderCounter.id == 1)
-        .values(value=OrderCounter.value + 1)
-        .returning(OrderCounter.value)
-    )
+    stmt = carts.insert_for(session, OrderCounter).values(id=1, value=FIRST_ORDER_NUMBER)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"], set_={"value": OrderCounter.value + 1}
+    ).returning(OrderCounter.value)
+    result = await session.execute(stmt)
     return int(result.scalar_one())
 
 
@@ -545,6 +550,19 @@ class Placement:
     promotion_field: Sequence[str] = ("reference",)
     hold_seconds: int = 0
     """Section 11's reservation: hold the managed lines' stock this long (0: hold nothing)."""
+    kept: "Kept | None" = None
+    """Reference data the process keeps (None: read it in the transaction)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """Reference data as the process keeps it under version stamps (resolvers' caches): the
+    shipping methods by id, tax rates by band, the automatic promotions. Rules that must hold
+    under concurrency (promotion limits, stock) are still decided by the database."""
+
+    methods: Mapping[uuid.UUID, ShippingMethod]
+    tax_rates: Mapping[uuid.UUID, Decimal]
+    automatic: Sequence[promotions.Candidate]
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,7 +600,9 @@ async def _check(
         errors.append(DomainError(ErrorCode.CART_EMPTY, "the cart is empty", ["reference"]))
     errors.extend(carts.line_problems(lines, placement.line_fields))
     priced = carts.price_lines(lines, placement.store, placement.currency)
-    method, rate = await _shipping_method(session, data.get("shipping_method_id"), priced, errors)
+    kept = placement.kept
+    method_id = data.get("shipping_method_id")
+    method, rate = await _shipping_method(session, method_id, priced, errors, kept)
     found = await promotions.discounts_for(
         session,
         lines,
@@ -590,6 +610,7 @@ async def _check(
         placement.promotion_ids,
         buyer_key(buyer) if buyer else None,
         placement.store,
+        kept.automatic if kept else None,
     )
     errors.extend(promotions.refusals(found.discounts, list(placement.promotion_field)))
     raise_all(errors)
@@ -647,7 +668,7 @@ async def place_order(
         await holds.hold_new_order(
             session, order, lines, placement.line_fields, placement.hold_seconds
         )
-    await record_event(session, order.id, "created", placement.event_message)
+    await record_event(session, order.id, "created", placement.event_message, seq=0)
     await events.emit_order(session, events.ORDER_CREATED, order, items)
     return order
 

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -95,6 +95,10 @@ class Outcome:
     order_id: uuid.UUID
     transaction_id: uuid.UUID | None
     error: DomainError | None = None
+    order: Order | None = field(default=None, compare=False)
+    """The order as the operation's transaction left it, when it has it (the answer then
+    needs no second read)."""
+    transaction: PaymentTransaction | None = field(default=None, compare=False)
 
 
 # --- gateways --------------------------------------------------------------------------
@@ -346,10 +350,16 @@ def _key_is(key: str) -> Any:
 
 
 async def pay_order(
-    write: Transact, read: Transact, request: PayRequest, *, is_admin: bool
+    write: Transact,
+    read: Transact,
+    request: PayRequest,
+    *,
+    is_admin: bool,
+    gateway_row: Gateway | None = None,
 ) -> Outcome:
     """`orderPay`. Argument problems raise (nothing is written or claimed); business outcomes
-    (declined, insufficient stock, not payable, ...) are returned and stored under the key."""
+    (declined, insufficient stock, not payable, ...) are returned and stored under the key.
+    `gateway_row`: the gateway's settings as the process keeps them (None: read them)."""
     plugin = check_pay_request(request, is_admin=is_admin)
     key = request.idempotency_key
     if key is not None:
@@ -358,7 +368,7 @@ async def pay_order(
             return replay
     try:
         async with write() as session:
-            pending, settings = await _begin_payment(session, plugin, request)
+            pending, settings = await _begin_payment(session, plugin, request, gateway_row)
     except DomainError as error:
         outcome = Outcome(request.order_id, None, error)
         if key is not None:
@@ -370,7 +380,7 @@ async def pay_order(
     )
     ask = plugin.purchase if request.method is Method.PURCHASE else plugin.authorize
     result = await ask(payment)
-    outcome, undo = await _settle_retrying(write, pending.id, result, key)
+    outcome, undo = await _settle_retrying(write, pending, result, key)
     if undo:
         await _undo_charge(plugin, pending, result)
     return outcome
@@ -390,11 +400,11 @@ async def _lock_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
 
 
 async def _begin_payment(
-    session: AsyncSession, plugin: PaymentGateway, request: PayRequest
+    session: AsyncSession, plugin: PaymentGateway, request: PayRequest, row: Gateway | None
 ) -> tuple[PaymentTransaction, dict[str, Any]]:
     """Step 1: the PENDING transaction and the allocation, committed together; returns the
     transaction and the gateway's settings."""
-    row = await session.get(Gateway, plugin.slug)
+    row = row or await session.get(Gateway, plugin.slug)
     if row is None or not row.enabled:
         message = f"the {plugin.slug} gateway is disabled"
         raise DomainError(ErrorCode.GATEWAY_DISABLED, message, ["input", "gateway"])
@@ -418,8 +428,7 @@ async def _begin_payment(
         message = "another payment of this order is in progress"
         raise DomainError(ErrorCode.INVALID_TRANSITION, message, ["orderId"]) from exc
     if not await holds.claim(session, order, pending):  # a reservation's units are the payment's
-        lines = await orders.order_lines(session, order.id)
-        await inventory.allocate_order(session, order.id, lines)
+        await inventory.allocate_order(session, order.id)
     if request.idempotency_key is not None:
         await session.execute(
             update(IdempotencyKey)
@@ -430,29 +439,33 @@ async def _begin_payment(
 
 
 async def _settle(
-    session: AsyncSession, tx_id: uuid.UUID, result: GatewayResult
+    session: AsyncSession, pending: PaymentTransaction, result: GatewayResult
 ) -> tuple[Outcome, bool]:
     """Step 3: apply the gateway's answer to a PENDING transaction (one that was settled
     meanwhile, by the sweep, stays as it is). Returns the outcome and whether the gateway's
     charge must be undone: it succeeded but the transaction ended FAILED (the order was
-    cancelled meanwhile, or the sweep gave up on it first)."""
-    pending = await session.get(PaymentTransaction, tx_id)
-    assert pending is not None
-    await _lock_order(session, pending.order_id)
-    tx = await session.get(PaymentTransaction, tx_id, populate_existing=True)
+    cancelled meanwhile, or the sweep gave up on it first). The transaction's row is written
+    once, with its reference and status together."""
+    order = await _lock_order(session, pending.order_id)
+    tx = await session.get(PaymentTransaction, pending.id, populate_existing=True)
     assert tx is not None
     if tx.status == TxStatus.PENDING.value:
-        tx.reference = result.reference
-        tx.updated_at = utcnow()
-        if result.succeeded:
-            await _succeed(session, tx)
-        else:
-            await _fail(session, tx, result.error_message or "the payment was declined")
-    return _outcome_of_transaction(tx), result.succeeded and tx.status == TxStatus.FAILED.value
+        with session.no_autoflush:
+            tx.reference = result.reference
+            tx.updated_at = utcnow()
+            if result.succeeded:
+                await _succeed(session, tx, order)
+            else:
+                await _fail(session, tx, result.error_message or "the payment was declined")
+        await session.flush()
+    outcome = _outcome_of_transaction(tx)
+    if outcome.error is None and tx.status == TxStatus.SUCCEEDED.value:
+        outcome = Outcome(tx.order_id, tx.id, order=order, transaction=tx)
+    return outcome, result.succeeded and tx.status == TxStatus.FAILED.value
 
 
 async def _settle_retrying(
-    write: Transact, tx_id: uuid.UUID, result: GatewayResult, key: str | None
+    write: Transact, pending: PaymentTransaction, result: GatewayResult, key: str | None
 ) -> tuple[Outcome, bool]:
     """Step 3, retried while the database is unavailable: the gateway has answered (perhaps
     charged), and giving up now would leave the payment to the sweep, with the buyer told
@@ -463,24 +476,30 @@ async def _settle_retrying(
     while True:
         try:
             async with write() as session:
-                outcome, undo = await _settle(session, tx_id, result)
+                outcome, undo = await _settle(session, pending, result)
                 if key is not None:
                     await _finish_key(session, _key_is(key), outcome)
             return outcome, undo
         except Exception as error:
             if not database_unavailable(error) or time.monotonic() + delay > deadline:
                 raise
-            log.warning("settling payment %s: the database is unavailable; retrying", tx_id)
+            log.warning("settling payment %s: the database is unavailable; retrying", pending.id)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 
 
-async def _succeed(session: AsyncSession, tx: PaymentTransaction) -> None:
-    """The order takes the payment, unless it changed meanwhile (an admin cancelled it)."""
+async def _succeed(session: AsyncSession, tx: PaymentTransaction, order: Order) -> None:
+    """The order (read with its lock) takes the payment, unless it changed meanwhile (an
+    admin cancelled it)."""
     action = OrderAction(tx.method)
     try:
         await orders.transition(
-            session, tx.order_id, action, message=_paid_message(tx), gateway=tx.gateway
+            session,
+            tx.order_id,
+            action,
+            message=_paid_message(tx),
+            gateway=tx.gateway,
+            locked=order,
         )
     except DomainError as error:
         if error.code is not ErrorCode.INVALID_TRANSITION:
@@ -589,10 +608,13 @@ def _follow_up_record(
     )
 
 
-async def _record(session: AsyncSession, record: PaymentTransaction) -> Outcome:
+async def _record(session: AsyncSession, record: PaymentTransaction, order: Order) -> Outcome:
+    """Write the operation's transaction; the outcome carries it and the order (locked by
+    the caller, as the operation left it)."""
     session.add(record)
     await session.flush()
-    return _outcome_of_transaction(record)
+    found = _outcome_of_transaction(record)
+    return Outcome(found.order_id, found.transaction_id, found.error, order, record)
 
 
 async def _close(session: AsyncSession, authorization: PaymentTransaction) -> None:
@@ -626,8 +648,10 @@ async def capture(session: AsyncSession, order_id: uuid.UUID, tx_id: uuid.UUID) 
     if result.succeeded:
         await _close(session, authorization)
         message = f"Captured {await _money(session, record.amount, record.currency)}"
-        await orders.transition(session, order_id, OrderAction.CAPTURE, message=message)
-    return await _record(session, record)
+        await orders.transition(
+            session, order_id, OrderAction.CAPTURE, message=message, locked=order
+        )
+    return await _record(session, record, order)
 
 
 async def _captured_transaction(
@@ -678,7 +702,7 @@ async def refund(
     The order becomes PARTIALLY_REFUNDED, or REFUNDED once everything captured is refunded."""
     if amount is not None and amount < 1:
         raise DomainError(ErrorCode.INVALID, "amount must be at least 1", ["amount"])
-    await _lock_order(session, order_id)
+    order = await _lock_order(session, order_id)
     captured = await _captured_transaction(session, order_id, tx_id)
     plugin = _supporting(captured.gateway, Operation.REFUND)
     if amount is None:
@@ -702,11 +726,11 @@ async def refund(
             .where(PaymentTransaction.id == captured.id)
             .values(refunded_amount=PaymentTransaction.refunded_amount - amount)
         )
-        return await _record(session, record)
+        return await _record(session, record, order)
     action = await _refund_action(session, order_id)
     message = f"Refunded {await _money(session, amount, captured.currency)}"
-    await orders.transition(session, order_id, action, message=message)
-    return await _record(session, record)
+    await orders.transition(session, order_id, action, message=message, locked=order)
+    return await _record(session, record, order)
 
 
 async def _refund_action(session: AsyncSession, order_id: uuid.UUID) -> OrderAction:
@@ -748,8 +772,8 @@ async def cancel_authorization(
     if result.succeeded:
         await _close(session, authorization)
         message = "Authorization cancelled"
-        await orders.transition(session, order_id, OrderAction.VOID, message=message)
-    return await _record(session, record)
+        await orders.transition(session, order_id, OrderAction.VOID, message=message, locked=order)
+    return await _record(session, record, order)
 
 
 async def _money(session: AsyncSession, amount: int, code: str) -> str:
@@ -805,9 +829,7 @@ async def _resolve_stale(db: Database, tx: PaymentTransaction) -> None:
         request = PaymentRequest(tx.id, tx.order_id, tx.amount, tx.currency, None, None, settings)
         result = await plugin.recover(request)
     async with db.transaction() as session:
-        outcome, undo = await _settle(
-            session, tx.id, result or GatewayResult(False, None, ABANDONED)
-        )
+        outcome, undo = await _settle(session, tx, result or GatewayResult(False, None, ABANDONED))
         await _finish_key(session, IdempotencyKey.transaction_id == tx.id, outcome)
     if undo and plugin is not None and result is not None:
         await _undo_charge(plugin, tx, result)

@@ -44,16 +44,24 @@ async def currencies(ctx: Context) -> tuple[CurrencySpec, CurrencySpec]:
     return await ctx.store_currency(), await ctx.display_currency()
 
 
-async def automatic_promotions(ctx: Context, session: AsyncSession) -> list[promotions.Candidate]:
+async def automatic_promotions(
+    ctx: Context, session: AsyncSession | None = None
+) -> list[promotions.Candidate]:
     """The automatic promotions, kept by the process under the `promotion` stamp, and under
-    the `catalog` stamp too while any is narrowed to categories (read with `session` when
-    they are not kept)."""
+    the `catalog` stamp too while any is narrowed to categories (read with `session`, or a
+    read session of their own, when they are not kept)."""
     stamps = await ctx.version_stamps()
     catalog = stamps.get(CATALOG, 0)
 
-    async def load() -> tuple[list[promotions.Candidate], int | None]:
+    async def read(session: AsyncSession) -> tuple[list[promotions.Candidate], int | None]:
         found = await promotions.automatic_candidates(session)
         return found, catalog if any(c.category_ids for c in found) else None
+
+    async def load() -> tuple[list[promotions.Candidate], int | None]:
+        if session is not None:
+            return await read(session)
+        async with ctx.read() as own:
+            return await read(own)
 
     name, version = "automatic_promotions", stamps.get(PROMOTION, 0)
     found, read_at = await ctx.db.stamps.value(name, version, load)

@@ -14,7 +14,8 @@ from domain.pagination import Page, PageRequest
 from domain.pricing import CurrencySpec, default_spec
 from models.catalog import Currency
 from models.orders import Order, OrderEvent, OrderItem
-from resolvers.carts import currencies, ttl
+from resolvers import shipping
+from resolvers.carts import automatic_promotions, currencies, ttl
 from resolvers.context import Context
 from resolvers.ids import decode_id, maybe_decode_id, pk_or_no_row
 
@@ -145,9 +146,16 @@ def item_input(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return decoded
 
 
+async def kept(ctx: Context) -> orders.Kept:
+    """The reference data an order is placed with, as the process keeps it."""
+    methods = {m.id: m for m in await shipping.all_methods(ctx)}
+    return orders.Kept(methods, await ctx.tax_rates(), await automatic_promotions(ctx))
+
+
 async def _placement(ctx: Context, data: dict[str, Any], message: str) -> orders.Placement:
     store, display = await currencies(ctx)
     return orders.Placement(
+        kept=await kept(ctx),
         data=order_input(data),
         caller=orders.Caller(is_admin=ctx.is_admin, customer_id=ctx.customer_id),
         store=store,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from domain.inventory import allocate_order
-from domain.orders import OrderAction, order_lines, transition
+from domain.orders import OrderAction, transition
 from models.catalog import Product
 from models.engine import Database, StatementCounter
 from resolvers.ids import parse_id
@@ -73,7 +73,7 @@ async def pay(db: Database, order_id: str, gateway: str = "card", authorize: boo
     pk = found[1]
     action = OrderAction.AUTHORIZE if authorize else OrderAction.PURCHASE
     async with db.transaction() as session:
-        await allocate_order(session, pk, await order_lines(session, pk))
+        await allocate_order(session, pk)
         await transition(session, pk, action, message="paid in a test", gateway=gateway)
 
 

@@ -25,7 +25,6 @@ from domain.gateways.base import (
 from domain.gateways.card import brand_of, card_problems
 from domain.ids import encode_id
 from domain.inventory import allocate_order
-from domain.orders import order_lines
 from domain.payments import ensure_gateways, sweep_stale_payments
 from models.engine import Database, StatementCounter
 from models.payments import IdempotencyKey, PaymentTransaction
@@ -931,7 +930,7 @@ async def test_a_server_resolves_a_payment_left_pending_by_a_crash(
         try:
             async with db.transaction() as session:  # what the dead request had committed
                 pk = decode_id(order["id"], "Order")
-                await allocate_order(session, pk, await order_lines(session, pk))
+                await allocate_order(session, pk)
                 session.add(
                     PaymentTransaction(
                         order_id=pk,

@@ -56,7 +56,7 @@ async def order_holding(
             )
         )
         await s.flush()
-        await inventory.allocate_order(s, order.id, await orders.order_lines(s, order.id))
+        await inventory.allocate_order(s, order.id)
     return product.id, order.id
 
 

@@ -63,7 +63,9 @@ async def _outcome_payload(
     errors = [UserError.from_domain(outcome.error)] if outcome.error else []
     if outcome.transaction_id is None:
         return payload(errors=errors)
-    order, tx = await resolve.outcome_rows(info.context, outcome)
+    order, tx = outcome.order, outcome.transaction
+    if order is None or tx is None:
+        order, tx = await resolve.outcome_rows(info.context, outcome)
     return payload(
         order=orders.Order.of(order) if order else None,
         transaction=Transaction.of(tx) if tx else None,
