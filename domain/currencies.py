@@ -34,10 +34,12 @@ tens of thousands to the dollar)."""
 
 @dataclass(frozen=True, slots=True)
 class CurrencyTable:
-    """The store currency and every enabled currency, by code."""
+    """The store currency, every enabled currency and every currency (disabled ones too:
+    an order keeps its currency), by code."""
 
     store: CurrencySpec
     enabled: Mapping[str, CurrencySpec]
+    every: Mapping[str, CurrencySpec]
 
 
 def currency_spec(row: Currency) -> CurrencySpec:
@@ -56,8 +58,9 @@ async def load_currency_table(session: AsyncSession) -> CurrencyTable:
     store = next((r for r in rows if r.is_default), None)
     if store is None:
         raise RuntimeError("the store has no default currency; start the server to create one")
-    enabled = {r.code: currency_spec(r) for r in rows if r.enabled or r.is_default}
-    return CurrencyTable(store=currency_spec(store), enabled=enabled)
+    every = {r.code: currency_spec(r) for r in rows}
+    enabled = {r.code: every[r.code] for r in rows if r.enabled or r.is_default}
+    return CurrencyTable(store=currency_spec(store), enabled=enabled, every=every)
 
 
 async def ensure_store_currency(session: AsyncSession, code: str) -> None:

@@ -202,9 +202,12 @@ async def held_by_order(session: AsyncSession, order_id: uuid.UUID) -> dict[uuid
 
 async def move_held_stock(session: AsyncSession, order_id: uuid.UUID, move: StockMove) -> None:
     """Apply `move` to exactly the units the order holds (DEALLOCATE releases them: a decline,
-    a voided authorization, a cancelled order; SHIP is fulfilment)."""
-    for product_id, quantity in (await held_by_order(session, order_id)).items():
-        await move_stock(session, product_id, move, quantity, order_id)
+    a voided authorization, a cancelled order; SHIP is fulfilment). The ledger rows are
+    written together after the last UPDATE."""
+    with session.no_autoflush:
+        for product_id, quantity in (await held_by_order(session, order_id)).items():
+            await move_stock(session, product_id, move, quantity, order_id)
+    await session.flush()
 
 
 async def deallocate_order(session: AsyncSession, order_id: uuid.UUID) -> None:

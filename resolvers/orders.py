@@ -6,13 +6,9 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from domain import orders
-from domain.currencies import currency_spec
 from domain.pagination import Page, PageRequest
 from domain.pricing import CurrencySpec, default_spec
-from models.catalog import Currency
 from models.orders import Order, OrderEvent, OrderItem
 from resolvers import shipping
 from resolvers.carts import automatic_promotions, currencies, ttl
@@ -38,10 +34,9 @@ async def load_events(ctx: Context, order_ids: Sequence[uuid.UUID]) -> list[list
 
 
 async def load_currency_specs(ctx: Context, codes: Sequence[str]) -> list[CurrencySpec]:
-    """Formatting of the orders' currencies (disabled ones too: an order keeps its currency)."""
-    async with ctx.read() as session:
-        rows = (await session.scalars(select(Currency).where(Currency.code.in_(codes)))).all()
-    by_code = {r.code: currency_spec(r) for r in rows}
+    """Formatting of the orders' currencies (disabled ones too: an order keeps its currency),
+    from the currency table the process keeps."""
+    by_code = (await ctx.currencies()).every
     return [by_code.get(code) or _unknown_currency(code) for code in codes]
 
 

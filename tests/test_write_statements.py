@@ -1,0 +1,108 @@
+"""Issue 11: the SQL statements each order and payment mutation runs, asserted on both
+databases so that they cannot creep back (the cart mutations' are in tests/test_carts.py).
+
+Each mutation is one write transaction (orderPay: two, around the gateway call) whose answer
+is built from the rows it read and wrote; reference data (currencies, tax rates, shipping
+methods, gateways, automatic promotions) is kept by the process under version stamps."""
+
+from typing import Any
+
+from models.engine import StatementCounter
+from tests.cart_helpers import ADDRESS, add, product, shipping_method, tax_band
+from tests.conftest import Api
+
+CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2040, "cvc": "123"}
+ORDER = "order { id status payment shipping totals { total { amount } } }"
+CHECKOUT = f"""mutation($reference: String!, $input: CheckoutInput!) {{
+  cartCheckout(reference: $reference, input: $input) {{ {ORDER} errors {{ code message }} }} }}"""
+CREATE = f"""mutation($input: OrderCreateInput!) {{
+  orderCreate(input: $input) {{ {ORDER} errors {{ code message }} }} }}"""
+PAY = f"""mutation($id: ID!, $input: OrderPayInput!) {{
+  orderPay(orderId: $id, input: $input) {{ {ORDER} transaction {{ id status }}
+    errors {{ code message }} }} }}"""
+FULFILL = f"""mutation($id: ID!) {{
+  orderFulfill(id: $id) {{ {ORDER} errors {{ code message }} }} }}"""
+TX = "transaction { id status } errors { code message }"
+CAPTURE = f"""mutation($o: ID!, $t: ID!) {{
+  transactionCapture(orderId: $o, transactionId: $t) {{ {ORDER} {TX} }} }}"""
+REFUND = f"""mutation($o: ID!, $t: ID!) {{
+  transactionRefund(orderId: $o, transactionId: $t, amount: 100) {{ {ORDER} {TX} }} }}"""
+CANCEL = f"""mutation($o: ID!, $t: ID!) {{
+  transactionCancel(orderId: $o, transactionId: $t) {{ {ORDER} {TX} }} }}"""
+
+
+class Counted:
+    """Runs mutations and keeps the statements each ran, by name."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.counts: dict[str, int] = {}
+
+    async def run(self, name: str, query: str, variables: dict[str, Any], as_: str) -> Any:
+        with StatementCounter() as counter:
+            body = await self.api.data(query, variables, as_=as_)
+        self.counts[name] = counter.count
+        (payload,) = body.values()
+        assert payload["errors"] == [], (name, payload)
+        return payload
+
+
+async def _operations(api: Api, products: list[str], method: str, tag: str) -> dict[str, int]:
+    """Checkout, pay by card and fulfil; an admin's order authorized, captured and refunded;
+    another authorized and cancelled."""
+    c = Counted(api)
+    for item in products:
+        await add(api, tag, item, 1)
+    buyer = {"customer": {"email": "ann@example.com", "name": "Ann"}, "billingAddress": ADDRESS}
+    checkout = {"reference": tag, "input": {**buyer, "shippingMethodId": method}}
+    order = (await c.run("cartCheckout", CHECKOUT, checkout, "storefront"))["order"]["id"]
+    purchase = {"gateway": "card", "method": "PURCHASE", "card": CARD}
+    await c.run("orderPay", PAY, {"id": order, "input": purchase}, "storefront")
+    await c.run("orderFulfill", FULFILL, {"id": order}, "admin")
+    items = [{"productId": p, "quantity": 1} for p in products]
+    create = {"input": {**buyer, "items": items, "shippingMethodId": method}}
+    authorize = {"gateway": "card", "method": "AUTHORIZE", "card": CARD}
+    order = (await c.run("orderCreate", CREATE, create, "admin"))["order"]["id"]
+    paid = await c.run("orderPay (authorize)", PAY, {"id": order, "input": authorize}, "admin")
+    tx = paid["transaction"]["id"]
+    captured = await c.run("transactionCapture", CAPTURE, {"o": order, "t": tx}, "admin")
+    refund = {"o": order, "t": captured["transaction"]["id"]}
+    await c.run("transactionRefund", REFUND, refund, "admin")
+    order = (await c.run("orderCreate", CREATE, create, "admin"))["order"]["id"]
+    paid = await c.run("orderPay (authorize)", PAY, {"id": order, "input": authorize}, "admin")
+    cancel = {"o": order, "t": paid["transaction"]["id"]}
+    await c.run("transactionCancel", CANCEL, cancel, "admin")
+    return c.counts
+
+
+async def test_order_and_payment_mutations_run_a_fixed_number_of_statements(api: Api) -> None:
+    band = await tax_band(api, "20")
+    method = await shipping_method(api, "post", 500, taxBandId=band)
+    products = [
+        await product(api, f"S{i}", taxBandId=band, manageStock=True, stock=100) for i in range(3)
+    ]
+    await _operations(api, products, method, "warm-up")  # tokens and kept reference data
+    counts = await _operations(api, products, method, "counted")
+    assert counts == {
+        # touch the cart, its lines, the order field definitions, the order number, the
+        # order, its lines, its first event, delete the cart
+        "cartCheckout": 8,
+        # step 1: lock the order, the PENDING transaction, its managed lines, 3 conditional
+        # UPDATEs, the ledger (one INSERT), the catalogue stamp; step 3: lock the order, the
+        # transaction, the transition, its event, the transaction's outcome
+        "orderPay": 13,
+        # the order, the transition, its event, what it holds, 3 UPDATEs, the ledger, the stamp
+        "orderFulfill": 9,
+        # the products, field definitions, number, order, lines, event
+        "orderCreate": 6,
+        "orderPay (authorize)": 13,
+        # lock, the authorization, gateway settings, close it, the currency (for the event's
+        # message), transition, event, the CAPTURE transaction
+        "transactionCapture": 8,
+        # lock, the capture, gateway settings, reserve the amount, what was captured and
+        # refunded in all, the currency, transition, event, the REFUND transaction
+        "transactionRefund": 9,
+        # lock, the authorization, gateway settings, close it, transition, event, what it
+        # holds, 3 UPDATEs, the ledger, the stamp, the CANCEL transaction
+        "transactionCancel": 13,
+    }, repr(counts)
