@@ -19,9 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, delete, exists, func, literal, select, update
+from sqlalchemy import Insert, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -47,11 +48,14 @@ SWEEP_INTERVAL_SECONDS = 300
 SWEEP_BATCH = 500
 
 
+def _insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 def insert_for(session: AsyncSession, model: Any) -> Insert:
     """An INSERT of the session's dialect, which knows ON CONFLICT (PostgreSQL and SQLite);
     `model` is a model or a table (a table's INSERT skips the ORM's bulk-insert machinery)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    return _insert(session.get_bind().dialect.name)(model)  # type: ignore[no-any-return]
 
 
 # --- lines and their prices ------------------------------------------------------------
@@ -325,22 +329,35 @@ async def _touch(session: AsyncSession, reference: str, ttl: timedelta) -> CartR
     return _cart_row(reference, row) if row is not None else None
 
 
+@cache
+def _open_cart_upsert(dialect: str) -> Insert:
+    """INSERT the cart, or touch it while it is live (RETURNING what the answer needs): built
+    once per dialect, run with bind parameters (building it took a good part of an add)."""
+    table = Cart.__table__  # type: ignore[attr-defined]
+    now = bindparam("now", type_=table.c.updated_at.type)
+    stmt = _insert(dialect)(table).values(
+        id=bindparam("id", type_=table.c.id.type),
+        reference=bindparam("reference"),
+        created_at=now,
+        updated_at=now,
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["reference"],
+        set_={"updated_at": stmt.excluded.updated_at},
+        where=table.c.updated_at >= bindparam("cutoff", type_=table.c.updated_at.type),
+    ).returning(*CART_COLUMNS)
+
+
 async def open_cart(session: AsyncSession, reference: str, ttl: timedelta) -> CartRow:
     """The live cart of `reference`, touched and locked, made now if there is none: one
     upsert, safe against concurrent first uses. An expired cart the sweeper has not removed
     yet makes the upsert change nothing; it is then deleted and a fresh, empty cart made."""
     check_reference(reference)
+    upsert = _open_cart_upsert(session.get_bind().dialect.name)
     for _ in range(2):
         now = utcnow()
-        stmt = insert_for(session, Cart.__table__).values(  # type: ignore[attr-defined]
-            id=uuid.uuid4(), reference=reference, created_at=now, updated_at=now
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["reference"],
-            set_={"updated_at": stmt.excluded.updated_at},
-            where=Cart.updated_at >= _cutoff(ttl),
-        ).returning(*CART_COLUMNS)
-        row = (await session.execute(stmt)).first()
+        values = {"id": uuid.uuid4(), "reference": reference, "now": now, "cutoff": now - ttl}
+        row = (await session.execute(upsert, values)).first()
         if row is not None:
             return _cart_row(reference, row)
         await session.execute(
@@ -391,27 +408,26 @@ async def _sellable_line(session: AsyncSession, product_id: uuid.UUID, quantity:
     return line
 
 
-def _product_line_upsert(
-    session: AsyncSession, cart_id: uuid.UUID, product_id: uuid.UUID, quantity: int
-) -> Any:
+@cache
+def _product_line_upsert(dialect: str) -> Insert:
     """INSERT INTO cart_item SELECT ... FROM product WHERE id = :product_id, merged into the
     cart's line of that product when it has one: no row comes back for a product that does
-    not exist."""
+    not exist. Built once per dialect (see `_open_cart_upsert`)."""
     table = CartItem.__table__  # type: ignore[attr-defined]
     values = select(
-        literal(uuid.uuid4(), table.c.id.type),
-        literal(cart_id, table.c.id.type),
+        bindparam("id", type_=table.c.id.type),
+        bindparam("cart_id", type_=table.c.cart_id.type),
         Product.id,
-        literal(quantity),
-        literal(utcnow(), table.c.created_at.type),
-    ).where(Product.id == product_id)
-    stmt = insert_for(session, table).from_select(
+        bindparam("quantity", type_=table.c.quantity.type),
+        bindparam("now", type_=table.c.created_at.type),
+    ).where(Product.id == bindparam("product_id"))
+    stmt = _insert(dialect)(table).from_select(
         ["id", "cart_id", "product_id", "quantity", "created_at"], values
     )
     return stmt.on_conflict_do_update(
         index_elements=["cart_id", "product_id"],
-        set_={"quantity": CartItem.quantity + stmt.excluded.quantity},
-    ).returning(CartItem.id)
+        set_={"quantity": table.c.quantity + stmt.excluded.quantity},
+    ).returning(table.c.id)
 
 
 async def add_item(
@@ -422,7 +438,15 @@ async def add_item(
     the cart as it now is: three statements in all."""
     _check_quantity(quantity, ["quantity"])
     cart = await open_cart(session, reference, ttl)
-    added = await session.scalar(_product_line_upsert(session, cart.id, product_id, quantity))
+    line = {
+        "id": uuid.uuid4(),
+        "cart_id": cart.id,
+        "product_id": product_id,
+        "quantity": quantity,
+        "now": utcnow(),
+    }
+    upsert = _product_line_upsert(session.get_bind().dialect.name)
+    added = await session.scalar(upsert, line)
     if added is None:
         raise _unavailable()
     contents = await contents_of(session, cart)
