@@ -126,8 +126,8 @@ async def move_stock(
     guard does not hold."""
     rule = STOCK_RULES[move]
     result = await session.execute(
-        update(Product)
-        .where(Product.id == product_id, rule.guard(quantity))
+        update(PRODUCT_TABLE)  # Core, not the ORM's bulk UPDATE: no session object to sync
+        .where(PRODUCT_TABLE.c.id == product_id, rule.guard(quantity))
         .values(**rule.values(quantity))
         .returning(*FIGURES)
     )
@@ -147,7 +147,10 @@ async def move_stock(
     return record
 
 
-FIGURES = (Product.sku, Product.manage_stock, Product.stock_total, Product.stock_allocated)
+PRODUCT_TABLE = Product.__table__  # type: ignore[attr-defined]
+FIGURES = tuple(
+    PRODUCT_TABLE.c[name] for name in ("sku", "manage_stock", "stock_total", "stock_allocated")
+)
 """What a stock UPDATE returns for the outbox (`events.StockFigures` after the product id)."""
 
 
