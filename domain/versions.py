@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
@@ -99,11 +99,17 @@ def _forget_marked(session: Session) -> None:
 
 def bump(session: Session, kinds: list[str]) -> None:
     """Move the stamps of `kinds` by one in the session's transaction (rows made on first use)."""
-    dialect = session.get_bind().dialect.name
-    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = _BUMPS[session.get_bind().dialect.name]
     for kind in kinds:
-        stmt = insert(VersionStamp).values(name=kind, value=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["name"], set_={"value": VersionStamp.value + 1}
-        )
-        session.execute(stmt)
+        session.execute(stmt, {"name": kind})
+
+
+def _bump_statement(insert: Any) -> Any:
+    """INSERT the stamp at 1, or add one to it: built once per dialect, on the table (not the
+    ORM's bulk INSERT), run with the stamp's name bound."""
+    table = VersionStamp.__table__  # type: ignore[attr-defined]
+    stmt = insert(table).values(name=bindparam("name", type_=table.c.name.type), value=1)
+    return stmt.on_conflict_do_update(index_elements=["name"], set_={"value": table.c.value + 1})
+
+
+_BUMPS = {"postgresql": _bump_statement(pg_insert), "sqlite": _bump_statement(sqlite_insert)}
