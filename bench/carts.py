@@ -8,9 +8,9 @@ Per backend, side by side in one run: `cartItemAdd` at 1 and 16 clients (mutatio
 server's CPU ms per mutation), the whole checkout flow (3 adds, `cartCheckout`, `orderPay` by
 card) at 1 and 16 clients, the contention race (many buyers, few units: time to settle, 0
 oversold), and the SQL statements of one call of each cart, order and payment mutation (the
-server's X-SQL-Statements header). Each add (with the cart's lines, products and prices in
-its answer, `ADD_CART`) of the add measurement goes to a cart of at most
-3 lines (a new reference every third add), as in a flow.
+server's X-SQL-Statements header). The add measurement's answer is the cart with its lines,
+products and prices (`ADD_CART`); each add goes to a cart of at most 3 lines (a new reference
+every third add), as in a flow.
 """
 
 import argparse

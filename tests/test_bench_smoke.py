@@ -98,3 +98,40 @@ async def test_wrk_driver_reads_the_ceiling_app() -> None:
     assert result.driver == "wrk"
     assert result.errors == 0 and result.requests > 10
     assert 0 < result.p50_ms <= result.p99_ms
+
+
+@pytest.mark.slow
+def test_cart_bench_runs_every_scenario(tmp_path: Path) -> None:
+    """`python -m bench.carts` (issue 11) on a tiny catalogue: adds, flows, the race and the
+    statements of every cart, order and payment mutation, without a failed request."""
+    backends = _backends()
+    out = tmp_path / "carts.json"
+    knobs = ["--size", "50", "--adds", "10", "--flows", "4", "--units", "3", "--buyers", "8"]
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.carts",
+            "--backends",
+            ",".join(backends),
+            *knobs,
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = json.loads(out.read_text())["backends"]
+    assert list(results) == backends
+    for data in results.values():
+        for key in ("cart_item_add", "checkout_flow"):
+            for clients in ("c1", "c16"):
+                assert data[key][clients]["errors"] == 0, data[key]
+        assert data["cart_item_add"]["c16"]["sql_statements"] == 3
+        race = data["contention"]
+        assert race["paid"] == 3 and race["oversold"] == 0 and race["other_errors"] == 0
+        assert data["statements"]["cartItemAdd"] == 3
+        assert len(data["statements"]) == 12 and min(data["statements"].values()) > 0
