@@ -350,16 +350,10 @@ def _key_is(key: str) -> Any:
 
 
 async def pay_order(
-    write: Transact,
-    read: Transact,
-    request: PayRequest,
-    *,
-    is_admin: bool,
-    gateway_row: Gateway | None = None,
+    write: Transact, read: Transact, request: PayRequest, *, is_admin: bool
 ) -> Outcome:
     """`orderPay`. Argument problems raise (nothing is written or claimed); business outcomes
-    (declined, insufficient stock, not payable, ...) are returned and stored under the key.
-    `gateway_row`: the gateway's settings as the process keeps them (None: read them)."""
+    (declined, insufficient stock, not payable, ...) are returned and stored under the key."""
     plugin = check_pay_request(request, is_admin=is_admin)
     key = request.idempotency_key
     if key is not None:
@@ -368,7 +362,7 @@ async def pay_order(
             return replay
     try:
         async with write() as session:
-            pending, settings = await _begin_payment(session, plugin, request, gateway_row)
+            pending, settings = await _begin_payment(session, plugin, request)
     except DomainError as error:
         outcome = Outcome(request.order_id, None, error)
         if key is not None:
@@ -400,11 +394,12 @@ async def _lock_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
 
 
 async def _begin_payment(
-    session: AsyncSession, plugin: PaymentGateway, request: PayRequest, row: Gateway | None
+    session: AsyncSession, plugin: PaymentGateway, request: PayRequest
 ) -> tuple[PaymentTransaction, dict[str, Any]]:
     """Step 1: the PENDING transaction and the allocation, committed together; returns the
-    transaction and the gateway's settings."""
-    row = row or await session.get(Gateway, plugin.slug)
+    transaction and the gateway's settings (read in the transaction: a payment never waits
+    on the version stamps' reader, which an outage may break)."""
+    row = await session.get(Gateway, plugin.slug)
     if row is None or not row.enabled:
         message = f"the {plugin.slug} gateway is disabled"
         raise DomainError(ErrorCode.GATEWAY_DISABLED, message, ["input", "gateway"])

@@ -64,10 +64,7 @@ async def pay_order(ctx: Context, order_id: uuid.UUID, data: dict[str, Any]) -> 
         card=card_details(data.get("card")),
         idempotency_key=data.get("idempotency_key"),
     )
-    kept = {g.slug: g for g in await all_gateways(ctx)}
-    return await payments.pay_order(
-        ctx.write, ctx.read, request, is_admin=ctx.is_admin, gateway_row=kept.get(request.gateway)
-    )
+    return await payments.pay_order(ctx.write, ctx.read, request, is_admin=ctx.is_admin)
 
 
 async def capture(ctx: Context, order_id: uuid.UUID, tx_id: uuid.UUID) -> Outcome:
