@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import importer
-from domain import auth, carts, currencies, demo, events, payments, reservations
+from domain import auth, carts, currencies, demo, eventbus, events, payments, reservations
 from domain.errors import DomainError
 from domain.ratelimit import failure_limits
 from models import migrate
@@ -48,8 +48,10 @@ BACKGROUND_JOBS: list[BackgroundJob] = [
     payments.payment_sweeper,
     carts.expired_cart_sweeper,
     reservations.reservation_sweeper,
+    eventbus.listener,
 ]
-"""Periodic jobs each server process runs while it serves (e.g. the expired-cart sweep)."""
+"""Jobs each server process runs while it serves (e.g. the expired-cart sweep, and on
+PostgreSQL the one LISTEN connection that feeds the process's subscriptions)."""
 
 
 CORS_REQUEST_HEADERS = [

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     """max-age of public answers (Cache-Control: public): storefront catalogue reads."""
     response_cache_size: int = Field(1000, ge=0)
     """Catalogue answers each server process keeps whole (0: none)."""
+    max_subscriptions_per_token: int = Field(100, ge=1)
+    """Subscriptions one access token may have running at once on one server process (over
+    all its WebSocket connections); one more is refused with RATE_LIMITED."""
     sql_count_header: bool = False
     """Add X-SQL-Statements (statements the request ran) to responses: for benchmarks."""
 

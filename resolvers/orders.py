@@ -1,12 +1,11 @@
 """Order resolvers: who may see which order, checkout and orderCreate, the state-changing
 mutations, and the DataLoaders behind order fields (no N+1 in listings)."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from domain import orders
+from domain import eventbus, orders
 from domain.pagination import Page, PageRequest
 from domain.pricing import CurrencySpec, default_spec
 from models.orders import Order, OrderEvent, OrderItem
@@ -14,11 +13,6 @@ from resolvers import shipping
 from resolvers.carts import automatic_promotions, currencies, ttl
 from resolvers.context import Context
 from resolvers.ids import decode_id, maybe_decode_id, pk_or_no_row
-
-WATCH_INTERVAL_SECONDS = 1.0
-"""How often `orderUpdated` subscriptions look at their order (in the database: any server
-process may have changed it)."""
-
 
 # --- loaders ---------------------------------------------------------------------------
 
@@ -86,19 +80,20 @@ async def order_by_global_id(ctx: Context, global_id: str) -> Order | None:
 
 
 async def watch_order(ctx: Context, global_id: str) -> AsyncIterator[Order]:
-    """The order now, then each time it changes (every change moves `updated_at`); ends
-    when the caller may no longer see it. Each look reads afresh (no cached loaders)."""
+    """The order now, then again after each committed change any process announces
+    (domain/eventbus.py: no polling); ends when the caller may not see it, or it is gone.
+    Each look reads afresh (no cached loaders)."""
     pk = maybe_decode_id(global_id, "Order")
-    seen = None
-    while pk is not None:
-        ctx.forget_cached()
-        order = await visible_order(ctx, pk)
-        if order is None:
-            return
-        if order.updated_at != seen:
-            seen = order.updated_at
+    if pk is None:
+        return
+    async with eventbus.bus_of(ctx.db).subscribe([eventbus.order_topic(pk)]) as subscription:
+        while True:
+            ctx.forget_cached()
+            order = await visible_order(ctx, pk)
+            if order is None:
+                return
             yield order
-        await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+            await subscription.wait()
 
 
 async def order_page(

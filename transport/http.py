@@ -22,8 +22,16 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
-from domain.auth import OAuthError, Principal, TokenCache, grant_token, verify_token
+from domain.auth import (
+    OAuthError,
+    Principal,
+    TokenCache,
+    grant_token,
+    token_digest,
+    verify_token,
+)
 from domain.customers import verify_customer_token
 from domain.ratelimit import FailureLimits
 from models.engine import Database
@@ -35,6 +43,7 @@ from transport.apq import PersistedQueries
 from transport.graphiql import graphiql_page
 from transport.guards import BadInput, decode_json, text_problem
 from transport.response_cache import ResponseCache
+from transport.subscriptions import SubscriptionSlots, is_subscription
 
 
 class Unauthenticated(Exception):
@@ -42,13 +51,64 @@ class Unauthenticated(Exception):
 
 
 class FreshOperationsHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws with fresh request caches per operation. Strawberry makes one
+    """graphql-transport-ws with fresh request caches per operation (Strawberry makes one
     context per connection; a later query on it must not see an earlier one's DataLoader
-    results (stale orders, stock, prices)."""
+    results: stale orders, stock, prices), and a limit on running subscriptions per token."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots_held: dict[str, str] = {}
+        """Operation id -> token key, for the subscriptions holding one of the token's slots."""
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         self.context.forget_cached()
         await super().run_operation(operation)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """A subscription takes one of its token's slots (transport/subscriptions.py) for as
+        long as it runs; with none left it gets an `error` message (RATE_LIMITED)."""
+        key = getattr(self.context.request.state, "token_key", None)
+        payload = message.get("payload")
+        if (
+            key is None  # not acknowledged: the protocol's own answer follows
+            or message["id"] in self.operations
+            or not isinstance(payload, dict)
+            or not isinstance(payload.get("query"), str)
+            or not is_subscription(payload["query"], payload.get("operationName"))
+        ):
+            await super().handle_subscribe(message)
+            return
+        if not self._slots.take(key):
+            refused = {"id": message["id"], "type": "error", "payload": [self._slots.refusal()]}
+            await self.send_message(refused)  # type: ignore[arg-type]
+            return
+        op_id = message["id"]
+        self.slots_held[op_id] = key
+        await super().handle_subscribe(message)
+        operation = self.operations.get(op_id)
+        if operation is None or operation.task is None:
+            self._give_back(op_id)
+        else:  # however it ends; the two methods below free it sooner, when they can
+            operation.task.add_done_callback(lambda _task: self._give_back(op_id))
+
+    def forget_id(self, id: str) -> None:
+        """The operation sent its last message (complete or error)."""
+        super().forget_id(id)
+        self._give_back(id)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        """The client completed the operation, or the connection closed."""
+        await super().cleanup_operation(operation_id)
+        self._give_back(operation_id)
+
+    @property
+    def _slots(self) -> SubscriptionSlots:
+        return self.view.subscription_slots  # type: ignore[attr-defined, no-any-return]
+
+    def _give_back(self, op_id: str) -> None:
+        key = self.slots_held.pop(op_id, None)
+        if key is not None:
+            self._slots.give_back(key)
 
 
 class Authenticator:
@@ -122,6 +182,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
         self.kinds = httpcache.Classifier()
         self.responses = ResponseCache(settings.response_cache_size)
         self.failure_limits = failure_limits
+        self.subscription_slots = SubscriptionSlots(settings.max_subscriptions_per_token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -347,13 +408,16 @@ class StockroomGraphQL(GraphQL[Context, None]):
         if not isinstance(params, dict):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         credentials = _ws_credentials(params, context.request.headers)
+        authorization = credentials.get("authorization")
         try:
-            context.principal = await self.auth.principal(credentials.get("authorization"))
+            context.principal = await self.auth.principal(authorization)
             context.customer_id = await self.auth.customer(credentials.get("x-customer-token"))
         except Unauthenticated as exc:
             raise ConnectionRejectionError(
                 {"code": "UNAUTHENTICATED", "message": str(exc)}
             ) from exc
+        assert authorization is not None  # principal() accepted it
+        context.request.state.token_key = token_digest(authorization.partition(" ")[2].strip())
         return None
 
 

@@ -4,6 +4,7 @@ the category tree; brands and collections; tax bands and currencies; custom fiel
 from schema.base import Node
 from schema.catalog.mutations import CatalogMutation
 from schema.catalog.queries import CatalogQuery
+from schema.catalog.subscriptions import CatalogSubscription
 from schema.catalog.types import (
     Brand,
     Category,
@@ -18,6 +19,7 @@ from schema.catalog.types import (
 
 QUERIES: tuple[type, ...] = (CatalogQuery,)
 MUTATIONS: tuple[type, ...] = (CatalogMutation,)
+SUBSCRIPTIONS: tuple[type, ...] = (CatalogSubscription,)
 NODE_TYPES: tuple[type[Node], ...] = (
     TaxBand,
     Currency,
