@@ -3,6 +3,7 @@
 python -m bench                      # SQLite and PostgreSQL, 1k / 10k / 100k products
 python -m bench --backends sqlite --sizes 1000 --seconds 3
 python -m bench --quick              # a tiny smoke run (the test suite runs one)
+python -m bench --subscriptions-only # change-to-subscriber latency only (bench/subscriptions.py)
 
 Reads (listing, product page, ceiling) are driven by wrk when it is installed (`make bench`
 installs it where it can), else by the Python driver; checkout flows and the contention race
@@ -24,7 +25,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench import scenarios
+from bench import scenarios, subscriptions
 from bench.catalog import generate
 from bench.harness import ROOT, LiveServer, LoadResult, running_server, wrk_available
 from models.engine import Database
@@ -217,6 +218,21 @@ async def run_backend(backend: str, args: argparse.Namespace, scratch: Path) -> 
     return out
 
 
+async def subscription_latency(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """bench/subscriptions.py on each backend, on an empty store of its own."""
+    out: dict[str, Any] = {}
+    for backend in args.backends:
+        name = f"stockroom_bench_subs_{os.getpid()}"
+        url = await fresh_database(backend, name, scratch)
+        try:
+            await seeded(url, 0)
+            out[backend] = await subscriptions.run(url, backend, args.subscribers, args.changes)
+        finally:
+            await drop_database(backend, name)
+        print(f"  {backend} subscriptions done", flush=True)
+    return out
+
+
 async def ceiling(args: argparse.Namespace) -> dict[str, Any]:
     async with running_server("unused", command=["-m", "bench.ceiling"]) as server:
         load, cpu = load_of(args), server.cpu_seconds
@@ -343,11 +359,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--reads-only", action="store_true", help="no checkout flows, race or 2-worker run"
     )
+    parser.add_argument(
+        "--subscribers", type=int, default=5, help="subscriptions: subscribers per process"
+    )
+    parser.add_argument("--changes", type=int, default=200, help="subscriptions: changes made")
+    parser.add_argument(
+        "--subscriptions-only", action="store_true", help="only the subscription latency"
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.seconds, args.requests, args.warmup, args.flows = "200", 1, 20, 3, 4
-        args.units, args.buyers = 3, 10
+        args.units, args.buyers, args.subscribers, args.changes = 3, 10, 2, 6
     if args.driver == "auto":
         args.driver = "wrk" if wrk_available() else "python"
     args.backends = args.backends.split(",")
@@ -370,6 +393,8 @@ def machine() -> str:
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
+        if args.subscriptions_only:
+            return {"subscriptions": await subscription_latency(args, Path(scratch))}
         return {
             "machine": machine(),
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -383,6 +408,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             },
             "ceiling": await ceiling(args),
             "backends": {b: await run_backend(b, args, Path(scratch)) for b in args.backends},
+            "subscriptions": await subscription_latency(args, Path(scratch)),
         }
 
 
@@ -393,8 +419,11 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\n{results['machine']}; reads driven by {results['driver']}\n")
-    print(table(results))
+    if "backends" in results:
+        print(f"\n{results['machine']}; reads driven by {results['driver']}\n")
+        print(table(results))
+    print("\nchange committed -> subscriber received (stockUpdated)\n")
+    print(subscriptions.table(results["subscriptions"]))
     print(f"\nresults: {out}")
     found = problems(results)
     for problem in found:

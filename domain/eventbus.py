@@ -24,9 +24,9 @@ import asyncio
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import event, func, select
@@ -34,8 +34,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from models.base import rows_by_ids
 from models.engine import Database
 from models.settings import Settings
+
+Row = TypeVar("Row")
+Read = asyncio.Task[Mapping[uuid.UUID, Any]]
 
 log = logging.getLogger("stockroom.eventbus")
 
@@ -50,6 +54,8 @@ listener's first connection then makes it re-read: nothing is missed)."""
 KEEPALIVE_SECONDS = 10.0
 """The listener checks its connection this often (a dead peer may never say it is gone)."""
 RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)
+SHARED_READS_KEPT = 10_000
+"""Rows whose last shared read a bus remembers (beyond it, finished reads are forgotten)."""
 _PENDING = "stockroom.eventbus.pending"
 
 
@@ -111,19 +117,25 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
 class Subscription:
     """One subscriber's view of the bus: which of its topics changed since it last looked."""
 
-    def __init__(self, topics: Iterable[str]) -> None:
+    def __init__(self, topics: Iterable[str], delivery: int) -> None:
         self.topics = frozenset(topics)
+        self.delivery = delivery
+        """The bus's delivery count when the subscriber last woke (or subscribed): a read
+        begun at or after it sees every change announced so far (`Bus.delivery`)."""
         self._changed: set[str] = set()
         self._resync = False
         self._wake = asyncio.Event()
+        self._woke_at = delivery
 
-    def notify(self, topic: str) -> None:
+    def notify(self, topic: str, delivery: int) -> None:
         self._changed.add(topic)
+        self._woke_at = delivery
         self._wake.set()
 
-    def resync(self) -> None:
+    def resync(self, delivery: int) -> None:
         """Notifications may have been lost: re-read everything once."""
         self._resync = True
+        self._woke_at = delivery
         self._wake.set()
 
     def forget(self) -> None:
@@ -136,6 +148,7 @@ class Subscription:
         """Wait for a change; the topics to re-read (all of them after a resync)."""
         await self._wake.wait()
         changed = self.topics if self._resync else frozenset(self._changed)
+        self.delivery = self._woke_at
         self.forget()
         return changed
 
@@ -151,6 +164,9 @@ class Bus:
         if not self.is_postgres:
             self._connected.set()
         self._listener: asyncio.Task[None] | None = None
+        self._reads: dict[type[Any], dict[uuid.UUID, tuple[int, Read]]] = {}
+        self.delivery = 0
+        """Deliveries so far (each a batch of committed changes), to order reads after them."""
         self.connections = 0
         """How many times the listener connected (a reconnect makes subscribers resync)."""
 
@@ -158,7 +174,7 @@ class Bus:
     async def subscribe(self, topics: Iterable[str]) -> AsyncIterator[Subscription]:
         """A subscription to `topics` while the block runs. Read the objects after entering
         it: a change committed after that read is then always announced."""
-        subscription = Subscription(topics)
+        subscription = Subscription(topics, self.delivery)
         for topic in subscription.topics:
             self._subscribers.setdefault(topic, set()).add(subscription)
         try:
@@ -167,6 +183,7 @@ class Bus:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._connected.wait(), READY_TIMEOUT_SECONDS)
             subscription.forget()  # a resync of the listener's first connection: not needed
+            subscription.delivery = self.delivery
             yield subscription
         finally:
             for topic in subscription.topics:
@@ -177,14 +194,50 @@ class Bus:
                         del self._subscribers[topic]
 
     def deliver(self, topics: Iterable[str]) -> None:
+        self.delivery += 1
         for topic in topics:
             for subscription in self._subscribers.get(topic, ()):
-                subscription.notify(topic)
+                subscription.notify(topic, self.delivery)
 
     def resync_all(self) -> None:
+        self.delivery += 1
         for subscriptions in list(self._subscribers.values()):
             for subscription in subscriptions:
-                subscription.resync()
+                subscription.resync(self.delivery)
+
+    async def fresh_rows(
+        self, db: Database, model: type[Row], ids: Sequence[uuid.UUID], after: int
+    ) -> list[Row | None]:
+        """Rows of `model` (None where gone) as a read begun at or after delivery `after`
+        finds them (pass `Subscription.delivery`): the subscribers one delivery wakes share
+        one read of each row instead of a read each. Shared rows are read-only."""
+        reads = self._reads.setdefault(model, {})
+        missing = [pk for pk in ids if pk not in reads or reads[pk][0] < after]
+        if missing:
+            read = asyncio.ensure_future(self._read(db, model, missing))
+            for pk in missing:
+                reads[pk] = (self.delivery, read)
+            if len(reads) > SHARED_READS_KEPT:
+                for pk in [pk for pk, (_, task) in reads.items() if task.done()]:
+                    del reads[pk]
+        found: dict[uuid.UUID, Any] = {}
+        for read in {reads[pk][1] for pk in ids}:
+            found.update(await asyncio.shield(read))  # a waiter leaving stops no one's read
+        return [found.get(pk) for pk in ids]
+
+    async def _read(
+        self, db: Database, model: type[Any], ids: list[uuid.UUID]
+    ) -> Mapping[uuid.UUID, Any]:
+        try:
+            async with db.reader() as session:
+                rows = await rows_by_ids(session, model, ids)
+        except BaseException:  # no one after this may share a failed read
+            reads = self._reads.get(model, {})
+            for pk in ids:
+                if pk in reads and reads[pk][1] is asyncio.current_task():
+                    del reads[pk]
+            raise
+        return {pk: row for pk, row in zip(ids, rows, strict=True) if row is not None}
 
     @property
     def subscriber_count(self) -> int:

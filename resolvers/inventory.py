@@ -70,12 +70,14 @@ async def watch_stock(ctx: Context, pks: Sequence[uuid.UUID]) -> AsyncIterator[P
     the listener reconnected) is not sent again."""
     topics = [eventbus.stock_topic(pk) for pk in pks]
     sent: dict[uuid.UUID, tuple[Any, ...]] = {}
-    async with eventbus.bus_of(ctx.db).subscribe(topics) as subscription:
+    bus = eventbus.bus_of(ctx.db)
+    async with bus.subscribe(topics) as subscription:
         changed = list(pks)
         while True:
             ctx.forget_cached()
-            for row in await ctx.load_by_ids(Product).load_many(changed):
-                if visible(ctx, row) and sent.get(row.id) != _stock_state(row):
+            rows = await bus.fresh_rows(ctx.db, Product, changed, subscription.delivery)
+            for row in rows:
+                if row is not None and visible(ctx, row) and sent.get(row.id) != _stock_state(row):
                     sent[row.id] = _stock_state(row)
                     yield row
             woke = await subscription.wait()

@@ -14,8 +14,9 @@ import httpx
 import pytest
 import websockets
 
-from domain import eventbus, inventory
+from domain import catalog, eventbus, inventory
 from domain.inventory import StockMove
+from models.catalog import Product
 from models.engine import Database, StatementCounter
 from resolvers.ids import parse_id
 from tests.acceptance_helpers import Shop
@@ -148,6 +149,29 @@ async def test_many_changes_to_a_busy_subscriber_coalesce(db: Database) -> None:
             seen |= await busy.wait()
         assert seen == set(topics)
         assert await idle.wait() == {topics[0]}
+
+
+async def test_subscribers_woken_by_one_change_share_one_read(db: Database) -> None:
+    async with db.transaction() as session:
+        made = await catalog.create_product(session, {"sku": "SHARED", "name": "S", "price": 1})
+    bus, topic = eventbus.bus_of(db), eventbus.stock_topic(made.id)
+    async with bus.subscribe([topic]) as one, bus.subscribe([topic]) as two:
+        async with db.transaction() as session:
+            await inventory.move_stock(session, made.id, StockMove.INCREMENT, 4)
+        assert await one.wait() == await two.wait() == {topic}
+        with StatementCounter() as counter:
+            rows = await asyncio.gather(
+                bus.fresh_rows(db, Product, [made.id], one.delivery),
+                bus.fresh_rows(db, Product, [made.id], two.delivery),
+            )
+        assert counter.count == 1
+        assert [r[0].stock_total for r in rows if r[0] is not None] == [4, 4]
+        async with db.transaction() as session:  # a later change needs a read of its own
+            await inventory.move_stock(session, made.id, StockMove.INCREMENT, 1)
+        await one.wait()
+        with StatementCounter() as counter:
+            again = await bus.fresh_rows(db, Product, [made.id], one.delivery)
+        assert counter.count == 1 and again[0] is not None and again[0].stock_total == 5
 
 
 # --- one server process, both databases ---------------------------------------------------
