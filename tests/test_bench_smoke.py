@@ -58,6 +58,11 @@ def test_quick_bench_runs_every_scenario(tmp_path: Path) -> None:
         assert results["ceiling"][clients]["errors"] == 0
     for backend in backends:
         _check_backend(backend, results["backends"][backend], run.stdout)
+        subscribed = results["subscriptions"][backend]  # every change reached every subscriber
+        processes = {"sqlite": 1, "postgres": 2}[backend]
+        assert subscribed["samples"] == subscribed["changes"] * subscribed["subscribers"]
+        assert subscribed["processes"] == processes and subscribed["subscribers"] == 2 * processes
+        assert f"| {backend} | {processes} | {2 * processes} | 6 | any process |" in run.stdout
 
 
 def _check_backend(backend: str, sizes: dict[str, Any], table: str) -> None:
