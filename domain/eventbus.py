@@ -1,8 +1,9 @@
 """Change notifications for live subscriptions: "order X changed", "the stock of product Y
 changed"; a subscriber then re-reads the object and sends it.
 
-Publishing happens inside the write transaction that makes the change (`publish(session,
-topics)`); delivery happens only once that transaction commits, and never after a rollback:
+Driven by the outbox's events (domain/events.py): every event emitted publishes its object's
+topic (`_announce`, the one call site), inside the write transaction that makes the change;
+delivery happens only once that transaction commits, and never after a rollback:
 
 - PostgreSQL: the transaction's topics go out as one `SELECT pg_notify(...)` just before its
   COMMIT (PostgreSQL delivers a NOTIFY when the transaction commits, and drops it on
@@ -34,6 +35,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from domain import events
 from models.base import rows_by_ids
 from models.engine import Database
 from models.settings import Settings
@@ -72,6 +74,18 @@ def publish(session: AsyncSession | Session, topics: Iterable[str]) -> None:
     is sent if it rolls back; a topic published twice in one transaction goes out once)."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     sync.info.setdefault(_PENDING, set()).update(topics)
+
+
+TOPIC_OF_KIND = {events.ORDER: order_topic, events.PRODUCT: stock_topic}
+"""An event's object kind -> its subscription topic. Every product event (stock changed,
+created, updated, deleted) is a `stock:` one: status and stock management change what a
+stock watch shows."""
+
+
+@events.after_emit
+async def _announce(session: AsyncSession, event: events.Emitted) -> None:
+    """Every event emitted announces its object (no statement: the topics go out at COMMIT)."""
+    publish(session, [TOPIC_OF_KIND[event.object_kind](event.object_id)])
 
 
 def _payloads(topics: Iterable[str]) -> list[str]:
