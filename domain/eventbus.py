@@ -178,6 +178,7 @@ class Bus:
         if not self.is_postgres:
             self._connected.set()
         self._listener: asyncio.Task[None] | None = None
+        self._started_by_subscriber = False
         self._reads: dict[type[Any], dict[uuid.UUID, tuple[int, Read]]] = {}
         self.delivery = 0
         """Deliveries so far (each a batch of committed changes), to order reads after them."""
@@ -206,6 +207,9 @@ class Bus:
                     subscribers.discard(subscription)
                     if not subscribers:
                         del self._subscribers[topic]
+            if not self._subscribers and self._started_by_subscriber and self._listener:
+                self._listener.cancel()  # nobody left to listen for (no server lifespan)
+                self._listener, self._started_by_subscriber = None, False
 
     def deliver(self, topics: Iterable[str]) -> None:
         self.delivery += 1
@@ -262,22 +266,25 @@ class Bus:
         in-process test client) gets it with its first subscriber."""
         if self._listener is None or self._listener.done():
             self._listener = asyncio.create_task(self.listen())
+            self._started_by_subscriber = True
 
     async def listen(self) -> None:
         """Keep one LISTEN connection, reconnecting after failures, until cancelled."""
+        if not self.is_postgres:
+            return
         current = asyncio.current_task()
-        if not self.is_postgres or self._listener not in (None, current):
-            if self._listener is None or not self._listener.done():
-                return  # SQLite, or this process listens already
-        self._listener = current
+        if self._listener is not current:  # the server's job (else: a subscriber started it)
+            if self._listener is not None and not self._listener.done():
+                return  # this process listens already
+            self._listener, self._started_by_subscriber = current, False
         failures = 0
         while True:
             try:
                 await self._listen_once()
                 failures = 0
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # whatever broke, the process must keep listening
                 failures += 1
-                log.warning("event listener disconnected (%s); reconnecting", exc)
+                log.warning("event listener disconnected (%r); reconnecting", exc)
             delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
             await asyncio.sleep(delay)
 

@@ -41,7 +41,7 @@ def _run_quick(backends: list[str], out: Path) -> subprocess.CompletedProcess[st
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a minute or two; more on a machine other jobs share
     )
 
 
