@@ -75,7 +75,17 @@ async def _operations(api: Api, products: list[str], method: str, tag: str) -> d
     return c.counts
 
 
-async def test_order_and_payment_mutations_run_a_fixed_number_of_statements(api: Api) -> None:
+NOTIFY_TRANSACTIONS = {
+    "orderPay": 2,  # step 1 (stock.changed) and step 3 (order.paid) both emit
+    "orderPay (authorize)": 2,
+}
+"""Writing transactions that emit events, where more than one: on PostgreSQL each ends with
+the subscriptions' one `SELECT pg_notify(...)` (domain/eventbus.py); SQLite has none."""
+
+
+async def test_order_and_payment_mutations_run_a_fixed_number_of_statements(
+    api: Api, backend: str
+) -> None:
     band = await tax_band(api, "20")
     method = await shipping_method(api, "post", 500, taxBandId=band)
     products = [
@@ -85,6 +95,8 @@ async def test_order_and_payment_mutations_run_a_fixed_number_of_statements(api:
     counts = await _operations(api, products, method, "counted")
     # (the outbox, issue 14: an INSERT per event, and the order's lines read once per order
     # event after a transition)
+    notify = 1 if backend == "postgres" else 0
+    counts = {k: v - notify * NOTIFY_TRANSACTIONS.get(k, 1) for k, v in counts.items()}
     assert counts == {
         # touch the cart, its lines, the order field definitions, the order number, the
         # order, its lines, its first event, order.created, delete the cart
