@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     configure_logging(settings.log_level)
     auth.configure_password_hashing(settings)
     events.configure(settings.low_stock_threshold)
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, pool_size=settings.pool_size)
     failures = failure_limits(db, settings.redis_url)
     view = StockroomGraphQL(build_schema(settings), db, settings, failure_limits=failures)
 
@@ -268,6 +269,9 @@ def serve(settings: Settings, host: str, port: int, workers: int, offer: bool = 
     if offer:
         offer_demo(settings, interactive=sys.stdin.isatty())
     log.info("serving on http://%s:%s/graphql with %d worker(s)", host, port, workers)
+    # Each worker process builds its own Settings: this tells it its share of the
+    # database connections (Settings.pool_size).
+    os.environ["STOCKROOM_WORKERS"] = str(workers)
     metrics_dir = metrics.prepare_multiprocess(workers)
     try:
         uvicorn.run(
@@ -290,7 +294,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Stockroom headless commerce API")
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
-    parser.add_argument("--workers", type=int, default=1, help="server processes on one database")
+    parser.add_argument(
+        "--workers", type=int, default=settings.workers, help="server processes on one database"
+    )
     parser.add_argument(
         "--offer-demo",
         action="store_true",

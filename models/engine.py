@@ -27,6 +27,10 @@ from sqlalchemy.ext.asyncio import (
 from models.versions import StampReader
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
+DEFAULT_POOL_SIZE = 10
+"""PostgreSQL connections a process pools unless told (the server passes its share of
+STOCKROOM_DATABASE_MAX_CONNECTIONS)."""
+POOL_WAIT_SECONDS = 30
 
 _statement_count: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "statement_count", default=None
@@ -156,7 +160,7 @@ def _watch(engine: AsyncEngine) -> None:
 class Database:
     """The engines and session factories of one database URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -165,7 +169,12 @@ class Database:
             # One writer per process at a time; BEGIN IMMEDIATE orders the processes.
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
         else:
-            self.read_engine = create_async_engine(url, pool_size=10, max_overflow=30)
+            # No overflow: a process never holds more than `pool_size` connections, so N
+            # processes stay within N * pool_size, under PostgreSQL's max_connections; a
+            # request finding none free waits (up to POOL_WAIT_SECONDS, then 503).
+            self.read_engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=0, pool_timeout=POOL_WAIT_SECONDS
+            )
             self.write_engine = self.read_engine
             self._write_lock = None
         for engine in {self.read_engine, self.write_engine}:

@@ -58,8 +58,19 @@ class Settings(BaseSettings):
     max_subscriptions_per_token: int = Field(100, ge=1)
     """Subscriptions one access token may have running at once on one server process (over
     all its WebSocket connections); one more is refused with RATE_LIMITED."""
+    workers: int = Field(1, ge=1)
+    """Server processes (`--workers`); each learns how many there are from this."""
+    database_max_connections: int = Field(20, ge=2)
+    """PostgreSQL connections the whole server may hold, all its processes together: each
+    process keeps a pool of an equal share less two (its version-stamp and event-listener
+    connections), at least 2; a request finding every pooled connection busy waits for one."""
     sql_count_header: bool = False
     """Add X-SQL-Statements (statements the request ran) to responses: for benchmarks."""
+
+    @property
+    def pool_size(self) -> int:
+        """Pooled connections of one server process (see `database_max_connections`)."""
+        return max(2, self.database_max_connections // self.workers - 2)
 
 
 @lru_cache
