@@ -138,7 +138,7 @@ def _apollo_ready() -> str | None:
     if shutil.which("node") is None:
         return "node is not installed"
     if not (APOLLO_DIR / "node_modules" / "@apollo" / "client").exists():
-        return "run `npm install` in bench/apollo for Apollo Client"
+        return "run `npm ci` in bench/apollo for Apollo Client (.ci/run does)"
     return None
 
 

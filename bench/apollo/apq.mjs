@@ -1,7 +1,7 @@
 // Apollo Client's automatic persisted queries against a running Stockroom, hashed queries
 // over GET (useGETForHashedQueries). Prints what it saw as JSON:
 //   node bench/apollo/apq.mjs BASE_URL BEARER_TOKEN
-// (run `npm install` in bench/apollo first; tests/test_catalog_read_caching_servers.py runs it)
+// (run `npm ci` in bench/apollo first; tests/test_catalog_read_caching_servers.py runs it)
 import { createHash } from "node:crypto";
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client/core/index.js";
 import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries/index.js";
