@@ -25,7 +25,17 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import importer
-from domain import auth, carts, currencies, demo, eventbus, events, payments, reservations
+from domain import (
+    auth,
+    carts,
+    currencies,
+    delivery,
+    demo,
+    eventbus,
+    events,
+    payments,
+    reservations,
+)
 from domain.errors import DomainError
 from domain.ratelimit import failure_limits
 from models import migrate
@@ -50,9 +60,16 @@ BACKGROUND_JOBS: list[BackgroundJob] = [
     carts.expired_cart_sweeper,
     reservations.reservation_sweeper,
     eventbus.listener,
+    delivery.delivery_worker,
 ]
 """Jobs each server process runs while it serves (e.g. the expired-cart sweep, and on
 PostgreSQL the one LISTEN connection that feeds the process's subscriptions)."""
+
+metrics.register_gauge(
+    "stockroom_webhook_backlog",
+    "Webhook deliveries waiting to be sent (PENDING) plus events not yet fanned out.",
+    delivery.backlog,
+)
 
 
 CORS_REQUEST_HEADERS = [

@@ -16,6 +16,7 @@ from models import (  # noqa: F401
     ratelimit,
     shipping,
     versions,
+    webhooks,
 )
 
 metadata = SQLModel.metadata

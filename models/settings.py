@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     """PostgreSQL connections the whole server may hold, all its processes together: each
     process keeps a pool of an equal share less two (its version-stamp and event-listener
     connections), at least 2; a request finding every pooled connection busy waits for one."""
+    webhook_backoff_base_seconds: float = Field(5.0, gt=0)
+    """The first retry of a failed webhook delivery waits about this long; each next one twice
+    as long (with a jitter of +-20 %), up to `webhook_backoff_max_seconds`."""
+    webhook_backoff_max_seconds: float = Field(3600.0, gt=0)
+    webhook_retry_window_seconds: float = Field(25 * 3600.0, gt=0)
+    """A delivery still failing this long after it was made (or manually retried) is FAILED."""
+    webhook_poll_interval_seconds: float = Field(1.0, gt=0)
+    """How often an idle delivery worker looks for events and due deliveries (a commit in
+    the same process wakes it at once)."""
+    webhook_retention_days: float = Field(7.0, ge=0)
+    """SUCCEEDED deliveries (and the events no delivery needs) older than this are pruned."""
     sql_count_header: bool = False
     """Add X-SQL-Statements (statements the request ran) to responses: for benchmarks."""
 

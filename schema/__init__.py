@@ -10,7 +10,17 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from models.settings import Settings
-from schema import carts, catalog, customers, inventory, orders, payments, search, shipping
+from schema import (
+    carts,
+    catalog,
+    customers,
+    inventory,
+    orders,
+    payments,
+    search,
+    shipping,
+    webhooks,
+)
 from schema.base import Node
 from schema.core.queries import node_query
 from schema.cost import query_cost_extension
@@ -20,7 +30,18 @@ from schema.observability import RecordOperations
 from schema.promotions import area as promotions
 from schema.tracing import tracing_extensions
 
-AREAS = (catalog, search, shipping, customers, carts, orders, payments, inventory, promotions)
+AREAS = (
+    catalog,
+    search,
+    shipping,
+    customers,
+    carts,
+    orders,
+    payments,
+    inventory,
+    promotions,
+    webhooks,
+)
 NODE_TYPES: dict[str, type[Node]] = {
     t.__strawberry_definition__.name: t  # type: ignore[attr-defined]
     for area in AREAS
