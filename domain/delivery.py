@@ -280,13 +280,14 @@ class Outcome:
 
 
 async def send(client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
-    """One POST; a redirect, any other non-2xx, a timeout or a network error is a failure."""
+    """One POST; a redirect, any other non-2xx, a timeout, a network error or a url httpx
+    refuses is a failure (recorded and retried: whatever goes wrong, the round goes on)."""
     try:
         response = await client.post(
             claimed.url, content=claimed.body, headers=signed_headers(claimed, utcnow())
         )
-    except httpx.HTTPError as error:
-        return Outcome(None, f"{type(error).__name__}: {error}"[:500] or type(error).__name__)
+    except Exception as error:  # noqa: BLE001 (every failure of one send is that send's)
+        return Outcome(None, f"{type(error).__name__}: {error}"[:500])
     if 200 <= response.status_code < 300:
         return Outcome(response.status_code, None)
     return Outcome(response.status_code, f"HTTP {response.status_code}")
