@@ -286,7 +286,7 @@ async def send(client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
         response = await client.post(
             claimed.url, content=claimed.body, headers=signed_headers(claimed, utcnow())
         )
-    except Exception as error:  # noqa: BLE001 (every failure of one send is that send's)
+    except Exception as error:  # every failure of one send is that send's
         return Outcome(None, f"{type(error).__name__}: {error}"[:500])
     if 200 <= response.status_code < 300:
         return Outcome(response.status_code, None)
