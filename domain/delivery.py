@@ -297,11 +297,11 @@ def new_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
 
 
-async def record(
-    db: Database, schedule: Schedule, claimed: Claimed, outcome: Outcome, now: datetime
-) -> None:
-    """Store a send's outcome, if the claim is still ours (a lapsed claim retaken by another
-    process is theirs to record)."""
+def _outcome_values(
+    schedule: Schedule, claimed: Claimed, outcome: Outcome, now: datetime
+) -> dict[str, Any]:
+    """The columns a send's outcome sets: SUCCEEDED, FAILED (past the retry window) or the
+    time of the next try."""
     values: dict[str, Any] = {
         "claim": None,
         "last_response_status": outcome.status,
@@ -309,19 +309,29 @@ async def record(
         "updated_at": now,
     }
     if outcome.succeeded:
-        values |= {"status": SUCCEEDED, "next_attempt_at": None}
-    elif now - claimed.retrying_since >= schedule.retry_window:
-        values |= {"status": FAILED, "next_attempt_at": None}
-    else:
-        delay = timedelta(seconds=schedule.backoff(claimed.attempts))
-        values |= {"next_attempt_at": now + delay}
+        return values | {"status": SUCCEEDED, "next_attempt_at": None}
+    if now - claimed.retrying_since >= schedule.retry_window:
+        return values | {"status": FAILED, "next_attempt_at": None}
+    delay = timedelta(seconds=schedule.backoff(claimed.attempts))
+    return values | {"next_attempt_at": now + delay}
+
+
+async def record(
+    db: Database,
+    schedule: Schedule,
+    sent: Sequence[tuple[Claimed, Outcome]],
+    now: datetime,
+) -> None:
+    """Store the round's outcomes in one transaction, each only if its claim is still ours
+    (a lapsed claim retaken by another process is theirs to record)."""
     async with db.transaction() as session:
-        await session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == claimed.id, WebhookDelivery.claim == claimed.token)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        for claimed, outcome in sent:
+            await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == claimed.id, WebhookDelivery.claim == claimed.token)
+                .values(**_outcome_values(schedule, claimed, outcome, now))
+                .execution_options(synchronize_session=False)
+            )
 
 
 async def deliver_due(db: Database, schedule: Schedule, client: httpx.AsyncClient) -> int:
@@ -330,9 +340,7 @@ async def deliver_due(db: Database, schedule: Schedule, client: httpx.AsyncClien
     if not claimed:
         return 0
     outcomes = await asyncio.gather(*(send(client, c) for c in claimed))
-    now = utcnow()
-    for c, outcome in zip(claimed, outcomes, strict=True):
-        await record(db, schedule, c, outcome, now)
+    await record(db, schedule, list(zip(claimed, outcomes, strict=True)), utcnow())
     return len(claimed)
 
 

@@ -24,6 +24,10 @@ DELIVERIES = """query($id: ID!, $status: WebhookDeliveryStatus) {
 }"""
 
 
+class Listener(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 drops concurrent connects (1 s SYN retries)
+
+
 @dataclass
 class Received:
     headers: dict[str, str]
@@ -73,7 +77,7 @@ def receiving() -> Iterator[Receiver]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Listener(("127.0.0.1", 0), Handler)
     receiver = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
