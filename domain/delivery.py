@@ -5,7 +5,7 @@ Each round:
    endpoint that asked for their type, and are marked dispatched, in one transaction (on
    PostgreSQL one process at a time, under a transaction-level advisory lock). A crash before
    the commit leaves the events undispatched for the next round: none is lost.
-2. **Claim**: one conditional UPDATE takes due deliveries (PENDING, `next_attempt_at` passed,
+2. **Claim**: a locking SELECT and an UPDATE take due deliveries (PENDING, `next_attempt_at` passed,
    endpoint enabled, no earlier delivery of the same object to the same endpoint still PENDING
    and no earlier event of the object undispatched), writes this round's token into `claim`,
    counts the attempt and moves `next_attempt_at` a lease ahead. On PostgreSQL the candidate
@@ -197,7 +197,9 @@ async def claim(db: Database, schedule: Schedule, now: datetime | None = None) -
             return []
     token = uuid.uuid4()
     async with db.transaction() as session:
-        candidates = (
+        # The ids first, then the UPDATE: PostgreSQL may run an `IN (SELECT ... LIMIT n FOR
+        # UPDATE SKIP LOCKED)` sub-select more than once, claiming more than n rows.
+        due = await session.scalars(
             select(WebhookDelivery.id)
             .where(_due(now))
             .order_by(WebhookDelivery.next_attempt_at)
@@ -206,11 +208,7 @@ async def claim(db: Database, schedule: Schedule, now: datetime | None = None) -
         )
         await session.execute(
             update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id.in_(candidates.scalar_subquery()),
-                WebhookDelivery.status == PENDING,
-                WebhookDelivery.next_attempt_at <= now,
-            )
+            .where(WebhookDelivery.id.in_(due.all()))
             .values(
                 claim=token,
                 attempts=WebhookDelivery.attempts + 1,

@@ -49,7 +49,14 @@ class WebhookDelivery(SQLModel, table=True):
             postgresql_where=text("status = 'PENDING'"),
         ),
         # Ordering: an earlier PENDING delivery of the same object to the same endpoint.
-        Index("ix_webhook_delivery_object", "webhook_id", "object_id", "sequence"),
+        Index(
+            "ix_webhook_delivery_object",
+            "webhook_id",
+            "object_id",
+            "sequence",
+            sqlite_where=text("status = 'PENDING'"),
+            postgresql_where=text("status = 'PENDING'"),
+        ),
         Index("ix_webhook_delivery_listing", "webhook_id", "created_at", "id"),
         Index("ix_webhook_delivery_status_created", "status", "created_at"),
     )

@@ -68,6 +68,8 @@ def upgrade() -> None:
         "webhook_delivery",
         ["webhook_id", "object_id", "sequence"],
         unique=False,
+        sqlite_where=PENDING,
+        postgresql_where=PENDING,
     )
     op.create_index(
         "ix_webhook_delivery_listing",
