@@ -16,6 +16,8 @@ import httpx
 import pytest
 import websockets
 
+from domain import delivery
+from models.engine import Database
 from tests.acceptance_helpers import (
     ADDRESS,
     ERRORS,
@@ -296,7 +298,7 @@ async def test_every_contract_name_exists_with_its_type(api: Api) -> None:
     assert problems == []
 
 
-async def test_every_object_with_an_id_is_a_node_with_an_opaque_id(api: Api) -> None:
+async def test_every_object_with_an_id_is_a_node_with_an_opaque_id(api: Api, db: Database) -> None:
     types = await _schema(api)
     with_ids = [
         t for t in types.values()
@@ -307,7 +309,7 @@ async def test_every_object_with_an_id_is_a_node_with_an_opaque_id(api: Api) -> 
     assert len(with_ids) > 15
     not_nodes = [t["name"] for t in with_ids if {"name": "Node"} not in t["interfaces"]]
     assert not_nodes == []
-    ids = await _one_of_each_node(api)
+    ids = await _one_of_each_node(api, db)
     assert {t["name"] for t in with_ids} == set(ids)
     refetch = "query($id: ID!) { node(id: $id) { __typename id } }"
     for type_name, global_id in ids.items():
@@ -320,9 +322,13 @@ async def test_every_object_with_an_id_is_a_node_with_an_opaque_id(api: Api) -> 
         assert (found is not None) == visible, type_name
 
 
-async def _one_of_each_node(api: Api) -> dict[str, str]:
-    """The id of one object of every Node type, made through the API."""
+async def _one_of_each_node(api: Api, db: Database) -> dict[str, str]:
+    """The id of one object of every Node type, made through the API (a webhook delivery by
+    the delivery worker's fan-out, which a serving process runs by itself)."""
     shop = Shop(api)
+    hook = f"""mutation {{ webhookCreate(input: {{url: "https://example.com/hook",
+        events: [ORDER_CREATED]}}) {{ webhook {{ id }} {ERRORS} }} }}"""
+    webhook = (await api.admin(hook))["webhookCreate"]["webhook"]["id"]
     band = await shop.tax_band("Band", "5")
     ids = {
         "TaxBand": band,
@@ -353,6 +359,12 @@ async def _one_of_each_node(api: Api) -> dict[str, str]:
     order = await shop.order("paid", [(tee, 1)], shippingMethodId=ids["ShippingMethod"])
     ids["Order"], ids["OrderItem"] = order["id"], order["items"][0]["id"]
     ids["Transaction"] = (await shop.pay(order["id"]))["transaction"]["id"]
+    await delivery.fan_out(db)
+    sent = f"""{{ webhookDeliveries(webhookId: "{webhook}") {{
+        edges {{ node {{ id event {{ id }} }} }} }} }}"""
+    [edge] = (await api.admin(sent))["webhookDeliveries"]["edges"]
+    ids["Webhook"], ids["WebhookDelivery"] = webhook, edge["node"]["id"]
+    ids["Event"] = edge["node"]["event"]["id"]
     ledger = (await api.admin(STOCK_LEDGER, {"productId": tee}))["stockTransactions"]
     ids["StockTransaction"] = ledger["edges"][0]["node"]["id"]
     token = await shop.register("node@example.com", "Node")

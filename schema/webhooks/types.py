@@ -59,11 +59,11 @@ class WebhookConnection(Connection[Webhook]):
     pass
 
 
-@strawberry.type(description="An event from the outbox, as a delivery carries it.")
-class Event:
-    id: strawberry.ID = strawberry.field(
-        description="The event's id: the body's `id` and the `webhook-id` header."
-    )
+@strawberry.type(
+    description="An event from the outbox, as a delivery carries it; its id is the body's `id` "
+    "and the `webhook-id` header."
+)
+class Event(Node):
     type: str = strawberry.field(description='The body\'s `type`, e.g. "order.paid".')
     sequence: int = strawberry.field(
         description="Its place among its object's events (per order, per product), from 1."
@@ -78,6 +78,14 @@ class Event:
             sequence=row.sequence,
             created_at=row.created_at,
         )
+
+    @classmethod
+    async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Event | None":
+        """What `node(id:)` answers for this type's ids."""
+        if not info.context.is_admin:
+            return None
+        row = await resolve.event(info.context, pk)
+        return cls.of(row) if row else None
 
 
 @strawberry.type(description="One event sent (or to be sent) to one endpoint.")
