@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from models.versions import StampReader
+from models.versions import StampReader, StampsUnavailable
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
 DEFAULT_POOL_SIZE = 10
@@ -72,7 +72,7 @@ def database_unavailable(error: BaseException) -> bool:
 
 
 def _says_unavailable(error: BaseException) -> bool:
-    if isinstance(error, PoolTimeoutError):  # no connection to be had
+    if isinstance(error, PoolTimeoutError | StampsUnavailable):  # no connection to be had
         return True
     if isinstance(error, OSError):  # refused, reset, timed out: of the database's socket?
         return _raised_in_database_driver(error)

@@ -50,6 +50,11 @@ class SqliteStamps:
             self._conn = None
 
 
+class StampsUnavailable(Exception):
+    """The stamps could not be read because PostgreSQL is not answering (down, restarting,
+    or the connection broke mid-query): an outage, answered 503, not an internal error."""
+
+
 class PostgresStamps:
     """Reads the stamps over one asyncpg connection; concurrent callers share a query that
     was sent after they asked (so no caller gets stamps older than its own arrival)."""
@@ -73,12 +78,11 @@ class PostgresStamps:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
                 try:
-                    stamps = await self._query()
-                except Exception as error:  # the connection broke: reconnect next time
-                    await self.close()
+                    stamps = await self._query_on_a_live_connection()
+                except Exception as error:
                     for future in batch:
                         if not future.done():
-                            future.set_exception(error)
+                            future.set_exception(self._unavailable(error))
                     continue
                 for future in batch:
                     if not future.done():
@@ -86,11 +90,49 @@ class PostgresStamps:
         finally:
             self._reading = False
 
+    async def _query_on_a_live_connection(self) -> Stamps:
+        """One retry on a new connection: the kept one may have broken since its last use
+        (a PostgreSQL restart, a terminated backend) while the database answers again."""
+        for attempt in range(2):
+            try:
+                return await self._query()
+            except Exception as error:
+                self._drop_connection()
+                if attempt or not self._may_be_stale(error):
+                    raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _may_be_stale(error: Exception) -> bool:
+        return not isinstance(error, OSError | TimeoutError)  # refused/timed out: truly down
+
     async def _query(self) -> Stamps:
         if self._conn is None or self._conn.is_closed():
             self._conn = await asyncpg.connect(self.dsn)
         rows = await self._conn.fetch(STAMPS_SQL)
         return {row[0]: row[1] for row in rows}
+
+    @staticmethod
+    def _unavailable(error: Exception) -> Exception:
+        if isinstance(
+            error,
+            asyncpg.PostgresError
+            | asyncpg.InterfaceError
+            | asyncpg.InternalClientError
+            | OSError
+            | TimeoutError,
+        ):
+            unavailable = StampsUnavailable(f"version stamps unreadable: {error!r}")
+            unavailable.__cause__ = error
+            return unavailable
+        return error
+
+    def _drop_connection(self) -> None:
+        """Abandons a broken connection at once: closing it politely could wait on (or fail
+        with "another operation is in progress" because of) the query that just broke."""
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            conn.terminate()
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
