@@ -1,7 +1,9 @@
 """Operations against a real server: /metrics (one process and several) and the JSON
 access-log line of every request."""
 
+import asyncio
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -83,6 +85,17 @@ async def test_metrics_sum_every_worker_process(db_url: str) -> None:
             assert value(found, "stockroom_db_pool_size", engine="read") >= 2
 
 
+async def logged(server: Any, *needles: str) -> str:
+    """The server's output once every needle is in it (the access line of a request is written
+    just after its response is sent, so it may trail the client by a moment), at most 10 s."""
+    for _ in range(100):
+        output: str = server.output()
+        if all(needle in output for needle in needles):
+            break
+        await asyncio.sleep(0.1)
+    return output
+
+
 async def test_one_json_access_log_line_per_request(db_url: str) -> None:
     async with (
         running_server(db_url, STOCKROOM_LOG_LEVEL="INFO", **CREDENTIALS) as server,
@@ -95,7 +108,7 @@ async def test_one_json_access_log_line_per_request(db_url: str) -> None:
             headers=headers,
         )
         await client.get(f"{server.base}/health", headers={"X-Request-ID": "trace-me-2"})
-        output = server.output()
+        output = await logged(server, '"trace-me-1"', '"trace-me-2"')
 
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     access = {line["request_id"]: line for line in lines if line["name"] == "stockroom.access"}
