@@ -194,6 +194,19 @@ class Node:
         raise NotImplementedError(cls.__name__)
 
 
+async def admin_node(
+    info: StrawberryInfo,
+    load: Callable[[Context], Awaitable[Row | None]],
+    make: Callable[[Row], T],
+) -> T | None:
+    """`node(id:)` of an admin-only type: null for anyone else (no read is made) and for an
+    unknown id, else `make(row)`."""
+    if not info.context.is_admin:
+        return None
+    row = await load(info.context)
+    return make(row) if row is not None else None
+
+
 def global_id(type_name: str, pk: uuid.UUID) -> strawberry.ID:
     return strawberry.ID(encode_id(type_name, pk))
 

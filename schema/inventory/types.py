@@ -9,7 +9,7 @@ from domain.inventory import StockAction as DomainStockAction
 from models.catalog import Product as ProductRow
 from models.inventory import StockTransaction as StockTransactionRow
 from resolvers import inventory as resolve
-from schema.base import Node, StrawberryInfo, global_id
+from schema.base import Node, StrawberryInfo, admin_node, global_id
 from schema.inventory.enums import StockAction
 
 
@@ -70,8 +70,7 @@ class StockTransaction(Node):
 
     @classmethod
     async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "StockTransaction | None":
-        """What `node(id:)` answers for this type's ids."""
-        if not info.context.is_admin:
-            return None
-        row = await resolve.stock_transaction(info.context, pk)
-        return cls.of(row) if row else None
+        """What `node(id:)` answers for this type's ids: admins only."""
+        return await admin_node(
+            info, lambda context: resolve.stock_transaction(context, pk), cls.of
+        )

@@ -19,6 +19,7 @@ from schema.base import (
     ErrorCode,
     Node,
     StrawberryInfo,
+    admin_node,
     describe_values,
     global_id,
 )
@@ -113,11 +114,8 @@ class Promotion(Node):
 
     @classmethod
     async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Promotion | None":
-        """What `node(id:)` answers for this type's ids."""
-        if not info.context.is_admin:
-            return None
-        row = await resolve.promotion(info.context, pk)
-        return cls.of(row) if row else None
+        """What `node(id:)` answers for this type's ids: admins only."""
+        return await admin_node(info, lambda context: resolve.promotion(context, pk), cls.of)
 
 
 @strawberry.type(description="A page of promotions.")

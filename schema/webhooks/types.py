@@ -11,7 +11,7 @@ from models.events import Event as EventRow
 from models.webhooks import Webhook as WebhookRow
 from models.webhooks import WebhookDelivery as DeliveryRow
 from resolvers import webhooks as resolve
-from schema.base import Connection, Node, StrawberryInfo, global_id
+from schema.base import Connection, Node, StrawberryInfo, admin_node, global_id
 from schema.webhooks.enums import WebhookDeliveryStatus, WebhookEvent
 
 
@@ -47,11 +47,8 @@ class Webhook(Node):
 
     @classmethod
     async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Webhook | None":
-        """What `node(id:)` answers for this type's ids."""
-        if not info.context.is_admin:
-            return None
-        row = await resolve.webhook(info.context, pk)
-        return cls.of(row) if row else None
+        """What `node(id:)` answers for this type's ids: admins only."""
+        return await admin_node(info, lambda context: resolve.webhook(context, pk), cls.of)
 
 
 @strawberry.type(description="A page of webhooks.")
@@ -81,11 +78,8 @@ class Event(Node):
 
     @classmethod
     async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "Event | None":
-        """What `node(id:)` answers for this type's ids."""
-        if not info.context.is_admin:
-            return None
-        row = await resolve.event(info.context, pk)
-        return cls.of(row) if row else None
+        """What `node(id:)` answers for this type's ids: admins only."""
+        return await admin_node(info, lambda context: resolve.event(context, pk), cls.of)
 
 
 @strawberry.type(description="One event sent (or to be sent) to one endpoint.")
@@ -124,11 +118,8 @@ class WebhookDelivery(Node):
 
     @classmethod
     async def resolve_node(cls, info: StrawberryInfo, pk: uuid.UUID) -> "WebhookDelivery | None":
-        """What `node(id:)` answers for this type's ids."""
-        if not info.context.is_admin:
-            return None
-        row = await resolve.delivery(info.context, pk)
-        return cls.of(row) if row else None
+        """What `node(id:)` answers for this type's ids: admins only."""
+        return await admin_node(info, lambda context: resolve.delivery(context, pk), cls.of)
 
 
 @strawberry.type(description="A page of webhook deliveries.")
