@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(AccessLog, db=db)  # inside RequestIdMiddleware: its lines carry the id
     app.add_middleware(RequestIdMiddleware, count_sql=settings.sql_count_header)
     add_tracing(app)  # when OpenTelemetry is installed and configured
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    origins = settings.cors_origin_list
     if origins:  # storefronts in browsers on other origins (preflights included, 401s too)
         app.add_middleware(
             CORSMiddleware,
@@ -169,7 +169,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             max_age=600,
         )
     app.add_middleware(  # outermost: answers response-cache hits before the stack
-        CachedReads, view=view, count_sql=settings.sql_count_header, cors=bool(origins)
+        CachedReads, view=view, count_sql=settings.sql_count_header
     )
     return app
 

@@ -161,7 +161,7 @@ async def cached_reads(url: str, args: argparse.Namespace) -> dict[str, Any]:
     load = load_of(args)
     async with running_server(url, workers=1, **CACHED_ENV) as server:
         _, shop = await clients(server.base)
-        get_url, body = await scenarios.persisted_listing(server.base, shop.token)
+        get_url, body, headers = await scenarios.persisted_listing(server.base, shop.token)
         cached = {
             f"c{c}": stats(
                 await scenarios.get_url(get_url, shop.token, c, load, server.cpu_seconds)
@@ -170,8 +170,12 @@ async def cached_reads(url: str, args: argparse.Namespace) -> dict[str, Any]:
         }
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as saved:
         saved.write(body)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as header_file:
+        json.dump(headers, header_file)
     try:
-        command = ["-m", "bench.starlette_bytes", "--body", saved.name]
+        command = [
+            "-m", "bench.starlette_bytes", "--body", saved.name, "--headers", header_file.name
+        ]  # fmt: skip
         async with running_server("unused", command=command) as server:
             target = f"{server.base}/graphql"
             ceiling = {
@@ -180,6 +184,7 @@ async def cached_reads(url: str, args: argparse.Namespace) -> dict[str, Any]:
             }
     finally:
         os.unlink(saved.name)
+        os.unlink(header_file.name)
     return {"listing_cached": cached, "bytes_ceiling": ceiling}
 
 

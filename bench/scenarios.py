@@ -151,8 +151,10 @@ async def listing(
     return await read(base, shop_token, LISTING, {"first": 20}, concurrency, load, cpu)
 
 
-async def persisted_listing(base: str, shop_token: str) -> tuple[str, bytes]:
-    """Register the listing as a persisted query; its hash-only GET URL and answer bytes."""
+async def persisted_listing(base: str, shop_token: str) -> tuple[str, bytes, list[tuple[str, str]]]:
+    """Register the listing as a persisted query; its hash-only GET URL, the answer's bytes
+    and the headers it came with (but those uvicorn adds itself: date, server, length; and
+    the statement count, which only a benchmark asks for)."""
     extensions = {"persistedQuery": {"version": 1, "sha256Hash": _sha256(LISTING)}}
     variables = json.dumps({"first": 20})
     async with httpx.AsyncClient(timeout=60) as http:
@@ -168,7 +170,9 @@ async def persisted_listing(base: str, shop_token: str) -> tuple[str, bytes]:
         )
         answer = await http.get(url, headers=headers)
         answer.raise_for_status()
-    return url, answer.content
+    own = {"date", "server", "content-length", "x-sql-statements"}
+    headers_sent = [(k, v) for k, v in answer.headers.items() if k.lower() not in own]
+    return url, answer.content, headers_sent
 
 
 def _sha256(text: str) -> str:

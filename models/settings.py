@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     """Add X-SQL-Statements (statements the request ran) to responses: for benchmarks."""
 
     @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
     def pool_size(self) -> int:
         """Pooled connections of one server process (see `database_max_connections`)."""
         return max(2, self.database_max_connections // self.workers - 2)

@@ -20,6 +20,7 @@ from sqlmodel import Column, Field, SQLModel
 
 Stamps = Mapping[str, int]
 STAMPS_SQL = "SELECT name, value FROM version_stamp"
+DATA_VERSION_SQL = "PRAGMA data_version"
 
 
 class VersionStamp(SQLModel, table=True):
@@ -32,17 +33,42 @@ class VersionStamp(SQLModel, table=True):
 
 
 class SqliteStamps:
-    """Reads the stamps on a private sqlite3 connection; each SELECT sees the last commit."""
+    """Reads the stamps on a private sqlite3 connection; each read sees the last commit.
+
+    `PRAGMA data_version` moves whenever another connection (of any process) has committed:
+    the stamps are selected again only then (half the cost of a read that finds no change)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
+        self._seen: tuple[int, Stamps] | None = None
+        self._this_iteration: Stamps | None = None
 
     async def read(self) -> Stamps:
+        return self.read_now()
+
+    def read_now(self) -> Stamps:
         if self._conn is None:
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA busy_timeout=60000")
-        return dict(self._conn.execute(STAMPS_SQL).fetchall())
+        version = self._conn.execute(DATA_VERSION_SQL).fetchone()[0]
+        if self._seen is None or self._seen[0] != version:
+            self._seen = (version, dict(self._conn.execute(STAMPS_SQL).fetchall()))
+        return self._seen[1]
+
+    def read_on_arrival(self) -> Stamps:
+        """One read shared by the requests whose tasks take their first step in the same
+        event-loop iteration. Sound only at a request task's first step: a task that
+        steps before the value is dropped (the next iteration) was created by a
+        `data_received` that ran before the read, so its request arrived before the read
+        and the read saw every commit made before that arrival."""
+        if self._this_iteration is None:
+            self._this_iteration = self.read_now()
+            asyncio.get_running_loop().call_soon(self._drop_iteration)
+        return self._this_iteration
+
+    def _drop_iteration(self) -> None:
+        self._this_iteration = None
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -154,6 +180,14 @@ class StampReader:
         self._values: dict[str, tuple[Hashable, Any]] = {}
 
     async def read(self) -> Stamps:
+        return await self._source.read()
+
+    async def read_on_arrival(self) -> Stamps:
+        """`read()` for a request at its task's first step (transport/fast_path.py): on
+        SQLite shared by the requests stepping in one event-loop iteration; on PostgreSQL
+        `read()`, which already shares one query among the requests that came before it."""
+        if isinstance(self._source, SqliteStamps):
+            return self._source.read_on_arrival()
         return await self._source.read()
 
     def cached(self, name: str, version: Hashable) -> Any | None:

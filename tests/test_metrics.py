@@ -58,6 +58,29 @@ async def test_metrics_count_requests_errors_and_latency_by_operation(db_url: st
     assert ("stockroom_db_pool_checked_out", (("engine", "read"),)) in found
 
 
+async def test_cached_answers_count_their_operations_but_time_none(db_url: str) -> None:
+    """A storefront GET answered from the response cache ran nothing: it counts as a request
+    and as its operation, but adds no operation duration (only the first, a miss, ran)."""
+    async with running_server(db_url, **CREDENTIALS) as server, httpx.AsyncClient() as client:
+        token = await client.post(
+            f"{server.base}/oauth/access_token",
+            data={"grant_type": "implicit", "client_id": CREDENTIALS["STOCKROOM_CLIENT_ID"]},
+        )
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        for _ in range(3):
+            answer = await client.get(
+                f"{server.base}/graphql",
+                params={"query": "query Shop { products(first: 2) { edges { node { sku } } } }"},
+                headers=headers,
+            )
+            assert answer.status_code == 200, answer.text
+        found = samples((await client.get(f"{server.base}/metrics")).text)
+
+    assert value(found, "stockroom_graphql_operations_total", operation="Shop", type="query") == 3
+    assert value(found, "stockroom_graphql_operation_duration_seconds_count", operation="Shop") == 1
+    assert value(found, "stockroom_http_requests_total", route="/graphql", status="200") == 3
+
+
 async def test_metrics_sum_every_worker_process(db_url: str) -> None:
     """With --workers 2 a scrape answered by either process counts both processes' requests."""
     async with (

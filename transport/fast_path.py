@@ -25,14 +25,10 @@ PATH = "/graphql"
 class CachedReads:
     """Pure ASGI middleware, the outermost: answers response-cache hits itself."""
 
-    def __init__(
-        self, app: ASGIApp, view: StockroomGraphQL, count_sql: bool = False, cors: bool = False
-    ) -> None:
+    def __init__(self, app: ASGIApp, view: StockroomGraphQL, count_sql: bool = False) -> None:
         self.app = app
         self.view = view
         self.count_sql = count_sql
-        self.cors = cors
-        """Whether the CORS middleware is on: it names Origin in every answer's Vary."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -55,7 +51,7 @@ class CachedReads:
         answer, role = found
         record = start_record()
         record.role = role
-        record.operations = [OperationRecord(n, k, 0.0, []) for n, k in answer.operations]
+        record.operations = [OperationRecord(n, k, None, []) for n, k in answer.operations]
         request_id = start_request(headers.get(b"x-request-id", b"").decode("latin-1"))
         status = await self._send(send, answer, headers, request_id)
         report(self.view.db, scope, status, time.perf_counter() - started, record)
@@ -77,7 +73,7 @@ class CachedReads:
             headers.get(b"x-currency", b"").decode("latin-1"),
             headers.get(b"accept", b"").decode("latin-1"),
         )
-        stamps = await self.view.db.stamps.read()
+        stamps = await self.view.db.stamps.read_on_arrival()  # first step: no await before
         scope.setdefault("state", {})["stamps"] = stamps  # a miss reuses them
         answer = self.view.responses.get(key, stamps)
         if answer is None:
@@ -87,34 +83,20 @@ class CachedReads:
     async def _send(
         self, send: Send, answer: Answer, headers: dict[bytes, bytes], request_id: str
     ) -> int:
-        raw: list[tuple[bytes, bytes]] = [
-            (k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers
-        ]
-        raw.append((b"x-request-id", request_id.encode()))
-        if self.cors:
-            _vary_origin(raw)
+        extra = [(b"x-request-id", request_id.encode())]
         if self.count_sql:
-            raw.append((b"x-sql-statements", b"0"))
+            extra.append((b"x-sql-statements", b"0"))
         etag = answer.etag
         wanted = headers.get(b"if-none-match")
         if etag is not None and wanted and httpcache.matches(wanted.decode("latin-1"), etag):
-            kept = [(k, v) for k, v in raw if k.lower() in KEPT_FOR_304]
-            await send({"type": "http.response.start", "status": 304, "headers": kept})
+            kept = [(k, v) for k, v in answer.raw_headers if k.lower() in KEPT_FOR_304]
+            await send({"type": "http.response.start", "status": 304, "headers": kept + extra})
             await send({"type": "http.response.body", "body": b""})
             return 304
-        raw.append((b"content-length", str(len(answer.body)).encode()))
+        raw = [*answer.raw_headers, *extra]
         await send({"type": "http.response.start", "status": answer.status, "headers": raw})
         await send({"type": "http.response.body", "body": answer.body})
         return int(answer.status)
 
 
-def _vary_origin(raw: list[tuple[bytes, bytes]]) -> None:
-    """Name Origin in Vary, as the CORS middleware does for requests without one."""
-    for i, (name, value) in enumerate(raw):
-        if name.lower() == b"vary":
-            raw[i] = (name, value + b", Origin")
-            return
-    raw.append((b"vary", b"Origin"))
-
-
-KEPT_FOR_304 = {b"etag", b"cache-control", b"vary", b"x-request-id", b"x-sql-statements"}
+KEPT_FOR_304 = {b"etag", b"cache-control", b"vary"}

@@ -180,7 +180,9 @@ class StockroomGraphQL(GraphQL[Context, None]):
         self.auth = Authenticator(db)
         self.persisted = PersistedQueries(db)
         self.kinds = httpcache.Classifier()
-        self.responses = ResponseCache(settings.response_cache_size)
+        self.responses = ResponseCache(
+            settings.response_cache_size, vary_origin=bool(settings.cors_origin_list)
+        )
         self.failure_limits = failure_limits
         self.subscription_slots = SubscriptionSlots(settings.max_subscriptions_per_token)
 
@@ -430,7 +432,7 @@ def _record_operations(operations: Sequence[tuple[str | None, str]]) -> None:
     """A cached answer's operations, for the access log and the metrics (as if they ran)."""
     record = current_record()
     if record is not None:
-        record.operations += [OperationRecord(name, kind, 0.0, []) for name, kind in operations]
+        record.operations += [OperationRecord(name, kind, None, []) for name, kind in operations]
 
 
 def _record_role(principal: Principal, customer_id: uuid.UUID | None) -> None:

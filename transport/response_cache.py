@@ -30,6 +30,9 @@ class Answer:
     body: bytes
     headers: tuple[tuple[str, str], ...]
     operations: tuple[Operation, ...]
+    raw_headers: tuple[tuple[bytes, bytes], ...]
+    """`headers` encoded for ASGI, with Origin in Vary when CORS is on and Content-Length,
+    as transport/fast_path.py sends them (built once, not per hit)."""
 
     def response(self) -> Response:
         return Response(self.body, status_code=self.status, headers=dict(self.headers))
@@ -42,8 +45,10 @@ class Answer:
 class ResponseCache:
     """A bounded LRU of answers (`max_entries` 0 keeps nothing)."""
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, max_entries: int, vary_origin: bool = False) -> None:
         self.max_entries = max_entries
+        self.vary_origin = vary_origin
+        """Whether the CORS middleware is on: it names Origin in every answer's Vary."""
         self._answers: OrderedDict[Key, Answer] = OrderedDict()
 
     @property
@@ -83,7 +88,27 @@ class ResponseCache:
     ) -> None:
         headers = tuple((k, v) for k, v in response.headers.items() if k.lower() in KEPT_HEADERS)
         body = bytes(response.body)
-        self._answers[key] = Answer(stamps, response.status_code, body, headers, tuple(operations))
+        raw = self._raw_headers(headers, len(body))
+        kept = Answer(stamps, response.status_code, body, headers, tuple(operations), raw)
+        self._answers[key] = kept
         self._answers.move_to_end(key)
         while len(self._answers) > self.max_entries:
             self._answers.popitem(last=False)
+
+    def _raw_headers(
+        self, headers: tuple[tuple[str, str], ...], length: int
+    ) -> tuple[tuple[bytes, bytes], ...]:
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        if self.vary_origin:
+            _vary_origin(raw)
+        raw.append((b"content-length", str(length).encode()))
+        return tuple(raw)
+
+
+def _vary_origin(raw: list[tuple[bytes, bytes]]) -> None:
+    """Name Origin in Vary, as the CORS middleware does for requests without one."""
+    for i, (name, value) in enumerate(raw):
+        if name.lower() == b"vary":
+            raw[i] = (name, value + b", Origin")
+            return
+    raw.append((b"vary", b"Origin"))
