@@ -3,6 +3,9 @@ only for storefronts, in a fixed number of statements."""
 
 from typing import Any
 
+from sqlalchemy import update
+
+from models.catalog import Product
 from models.engine import Database, StatementCounter
 from tests.catalog_helpers import PRODUCTS, create_category, create_group, create_product
 from tests.conftest import Api
@@ -97,4 +100,24 @@ async def test_facets_take_three_statements_whatever_the_catalogue(api: Api, db:
     with StatementCounter() as large:
         await api.storefront(FACETS, {"filter": {"search": "lamp"}})
     assert small.count == large.count
-    assert large.count == 3
+    assert large.count == 3  # the grouped counts, the brands, the categories
+
+
+async def test_whole_catalogue_facets_are_kept_until_the_catalogue_changes(
+    api: Api, db: Database
+) -> None:
+    """The unfiltered facets are kept per role under the `catalog` version stamp: a change
+    committed through another Database (as another server process would) is seen at once."""
+    await _shop(api)
+    first = (await api.storefront(FACETS))["productFacets"]
+    with StatementCounter() as again:
+        assert (await api.storefront(FACETS))["productFacets"] == first
+    assert again.count == 0
+    assert (await api.admin(FACETS))["productFacets"]["totalCount"] == 5  # kept apart
+    async with db.transaction() as session:
+        await session.execute(update(Product).where(Product.sku == "L1").values(status="DRAFT"))
+    with StatementCounter() as changed:
+        facets = (await api.storefront(FACETS))["productFacets"]
+    assert facets["totalCount"] == 3
+    assert changed.count == 3
+    assert (await api.admin(FACETS))["productFacets"]["totalCount"] == 5
