@@ -44,6 +44,8 @@ SERVER_ENV = {**CACHED_ENV, "STOCKROOM_RESPONSE_CACHE_SIZE": "0"}
 """Uncached reads: every request runs (the response cache is measured on its own)."""
 CONCURRENCY = (1, 16)
 FLOW_STOCK = 1_000_000
+CATEGORY = "category-3"
+"""The category page's category (bench/catalog.py: every product is in two of 20)."""
 
 
 def stats(result: LoadResult) -> dict[str, Any]:
@@ -123,16 +125,19 @@ def load_of(args: argparse.Namespace) -> scenarios.Load:
 async def reads(
     server: LiveServer, admin: scenarios.Client, shop: scenarios.Client, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """The listing and the product page, at each concurrency."""
+    """The listing, the product page and a category page, at each concurrency."""
     load, cpu = load_of(args), server.cpu_seconds
     slug = await scenarios.make_variant_product(admin)
-    out: dict[str, Any] = {"listing": {}, "product_page": {}}
+    out: dict[str, Any] = {"listing": {}, "product_page": {}, "category_page": {}}
     for c in CONCURRENCY:
         listing = await scenarios.listing(shop.base, shop.token, c, load, cpu)
         out["listing"][f"c{c}"] = stats(listing)
     for c in CONCURRENCY:
         page = await scenarios.product_page(shop.base, shop.token, slug, c, load, cpu)
         out["product_page"][f"c{c}"] = stats(page)
+    for c in CONCURRENCY:
+        page = await scenarios.category_page(shop.base, shop.token, CATEGORY, c, load, cpu)
+        out["category_page"][f"c{c}"] = stats(page)
     return out
 
 
@@ -289,6 +294,10 @@ def backend_rows(backend: str, sizes: dict[str, Any], top: dict[str, Any]) -> li
         for c in CONCURRENCY:
             label = f"product page, {int(size):,} products"
             lines.append(_row(backend, label, c, data["product_page"][f"c{c}"]))
+    for size, data in sizes.items():
+        for c in CONCURRENCY if "category_page" in data else ():
+            label = f"category page, {int(size):,} products"
+            lines.append(_row(backend, label, c, data["category_page"][f"c{c}"]))
     for size, data in sizes.items():
         for c in CONCURRENCY if "checkout_flow" in data else ():
             label = f"checkout flow (flows/s, SQL per flow), {int(size):,} products"

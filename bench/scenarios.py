@@ -36,6 +36,21 @@ query Listing($first: Int!) {{
     pageInfo {{ hasNextPage endCursor }}
   }}
 }}"""
+CATEGORY_PAGE = f"""
+query CategoryPage($slug: String!, $first: Int!) {{
+  category(slug: $slug) {{
+    id name description parent {{ name slug }} children {{ id name slug }}
+    products(first: $first) {{
+      edges {{ cursor node {{
+        id name slug sku
+        price {{ withTax {{ {MONEY} }} withoutTax {{ {MONEY} }} tax {{ {MONEY} }} }}
+        stockStatus
+      }} }}
+      pageInfo {{ hasNextPage endCursor }}
+    }}
+  }}
+}}"""
+"""A category's page: the category, its neighbours and its first 20 products."""
 LISTING_FILTERED = LISTING.replace(
     "($first: Int!)", "($first: Int!, $filter: ProductFilter)"
 ).replace("products(first: $first)", "products(first: $first, filter: $filter)")
@@ -199,6 +214,19 @@ async def product_page(
 ) -> LoadResult:
     """One product by slug with its variations and its children."""
     return await read(base, shop_token, PRODUCT_PAGE, {"slug": slug}, concurrency, load, cpu)
+
+
+async def category_page(
+    base: str,
+    shop_token: str,
+    slug: str,
+    concurrency: int,
+    load: Load,
+    cpu: CpuClock | None = None,
+) -> LoadResult:
+    """One category by slug with its first page of products (bench/catalog.py's categories)."""
+    variables = {"slug": slug, "first": 20}
+    return await read(base, shop_token, CATEGORY_PAGE, variables, concurrency, load, cpu)
 
 
 async def make_variant_product(admin: Client) -> str:
