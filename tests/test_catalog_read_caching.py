@@ -94,6 +94,21 @@ async def test_persisted_query_round_trip(api: Api, settings: Any) -> None:
         await other.state.db.dispose()
 
 
+async def test_the_oldest_persisted_queries_make_room(db: Database) -> None:
+    """The table keeps `persisted_queries_max` documents: registering more removes the oldest."""
+    from domain.persisted import document_hash, store_query, stored_query
+
+    documents = [f"query Q{i} {{ currencies {{ code }} }}" for i in range(5)]
+    for document in documents:
+        async with db.transaction() as session:
+            await store_query(session, document_hash(document), document, keep=3)
+    async with db.transaction() as session:  # registering a known one again changes nothing
+        await store_query(session, document_hash(documents[4]), documents[4], keep=3)
+    async with db.reader() as session:
+        kept = [await stored_query(session, document_hash(d)) for d in documents]
+    assert kept == [None, None, *documents[2:]]
+
+
 async def test_persisted_query_wrong_hash_and_bad_extension(api: Api) -> None:
     query = "query { currencies { code } }"
     wrong = (await post(api, {"query": query, "extensions": persisted(sha("other"))})).json()

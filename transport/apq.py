@@ -28,8 +28,10 @@ def _error(message: str, code: str) -> GraphQLError:
 class PersistedQueries:
     """Documents by hash: a bounded in-memory LRU in front of the `persisted_query` table."""
 
-    def __init__(self, db: Database, max_size: int = 5000) -> None:
+    def __init__(self, db: Database, stored_max: int, max_size: int = 5000) -> None:
         self.db = db
+        self.stored_max = stored_max
+        """Documents the database keeps (Settings.persisted_queries_max)."""
         self.max_size = max_size
         self._known: OrderedDict[str, str] = OrderedDict()
 
@@ -74,7 +76,7 @@ class PersistedQueries:
             stored = await stored_query(session, sha) is not None
         if not stored:
             async with self.db.transaction() as session:
-                await store_query(session, sha, query)
+                await store_query(session, sha, query, self.stored_max)
         self._remember(sha, query)
 
     def _remember(self, sha: str, query: str) -> None:
