@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from models.sqlite_driver import OneHopDBAPI
 from models.versions import StampReader, StampsUnavailable
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
@@ -133,7 +134,11 @@ def _count_statement(
 
 
 def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    engine = create_async_engine(
+        url,
+        module=OneHopDBAPI(),  # one thread hop per statement (models/sqlite_driver.py)
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
