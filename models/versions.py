@@ -92,12 +92,29 @@ class PostgresStamps:
         self._reading = False
 
     async def read(self) -> Stamps:
-        future: asyncio.Future[Stamps] = asyncio.get_running_loop().create_future()
-        self._waiting.append(future)
         if not self._reading:
-            self._reading = True
-            asyncio.get_running_loop().create_task(self._serve())
+            return await self._lead()
+        future: asyncio.Future[Stamps] = asyncio.get_running_loop().create_future()
+        self._waiting.append(future)  # served by the next query, sent after this arrival
         return await future
+
+    async def _lead(self) -> Stamps:
+        """No query in flight: this caller sends one itself (no task, no future: at one
+        client the shared path cost twice the CPU and latency of the query); those who ask
+        meanwhile are served by `_serve` once it is done."""
+        self._reading = True
+        try:
+            return await self._query_on_a_live_connection()
+        except Exception as error:
+            unavailable = self._unavailable(error)
+            if unavailable is error:
+                raise
+            raise unavailable from error
+        finally:
+            if self._waiting:
+                asyncio.get_running_loop().create_task(self._serve())
+            else:
+                self._reading = False
 
     async def _serve(self) -> None:
         try:
