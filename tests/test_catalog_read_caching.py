@@ -125,6 +125,19 @@ async def test_persisted_query_wrong_hash_and_bad_extension(api: Api) -> None:
     assert not_hex["errors"][0]["extensions"]["code"] == "INVALID"
 
 
+@pytest.mark.parametrize(
+    "document", ["query { currencies { code }", "query { noSuchField }", "{ products { sku } }"]
+)
+async def test_an_invalid_document_is_answered_but_not_persisted(api: Api, document: str) -> None:
+    """Syntax and schema errors come back as for any document; the hash stays unknown (the
+    table is for documents that can run, not for whatever a client sends)."""
+    answer = (await post(api, {"query": document, "extensions": persisted(sha(document))})).json()
+    assert answer.get("data") is None
+    assert answer["errors"][0]["message"]
+    again = (await post(api, {"extensions": persisted(sha(document))})).json()
+    assert again["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
 async def test_persisted_mutation_is_refused_over_get(api: Api) -> None:
     mutation = 'mutation { cartDelete(reference: "apq-cart") { errors { code } } }'
     registered = await post(api, {"query": mutation, "extensions": persisted(sha(mutation))})

@@ -269,15 +269,15 @@ class RestartingGateway(CardGateway):
 RESTARTING_PAY = PAY.replace('gateway: "card"', 'gateway: "restarting"')
 
 
-@pytest.mark.parametrize("down_for", [0.6, 3.0])
+@pytest.mark.parametrize("down_for", [0.6, 4.0])
 async def test_an_approved_payment_survives_a_restart_while_it_settles(
     down_for: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The gateway approves, then PostgreSQL restarts before the answer is settled. Down
-    0.6 s: settling retries and the buyer is told PAID at once. Down 3 s, past the settle's
-    patience (1 s here): the buyer gets 503, the sweep asks the gateway (it kept its answer)
+    0.6 s: settling retries and the buyer is told PAID at once. Down 4 s, past the settle's
+    patience (2 s here: a restart on a loaded machine took 1.1 s to answer again): the buyer gets 503, the sweep asks the gateway (it kept its answer)
     and the order is PAID; a same-key retry answers PAID, never PAYMENT_DECLINED."""
-    monkeypatch.setattr(payments, "SETTLE_RETRY_SECONDS", 1.0)
+    monkeypatch.setattr(payments, "SETTLE_RETRY_SECONDS", 2.0)
     gateways.register(RestartingGateway())
     RestartingGateway.down_for = down_for
     try:
@@ -305,7 +305,7 @@ async def test_an_approved_payment_survives_a_restart_while_it_settles(
                     headers=headers,
                 )
                 await asyncio.gather(*RestartingGateway.restarts)
-                if down_for < 1:
+                if down_for < 2:
                     assert first.status_code == 200, first.text
                     assert first.json()["data"]["orderPay"]["order"]["payment"] == "PAID"
                 else:

@@ -1,8 +1,9 @@
 """Automatic persisted queries, Apollo's protocol (API.md section 14).
 
 A request's `extensions.persistedQuery {version: 1, sha256Hash}` names its document by hash:
-- with the document (`query`), the hash is checked and the document remembered, in the
-  database (so every server process knows it) and in this process's memory;
+- with the document (`query`), the hash is checked and the document, when it is valid against
+  the schema, remembered in the database (so every server process knows it) and in this
+  process's memory (an invalid one runs into its errors and is not kept);
 - without it, the remembered document runs; an unknown hash gets the error Apollo's clients
   expect (`PersistedQueryNotFound`, code `PERSISTED_QUERY_NOT_FOUND`), and they retry with
   the document. Works over GET (URL parameter `extensions`) and POST alike.
@@ -10,8 +11,9 @@ A request's `extensions.persistedQuery {version: 1, sha256Hash}` names its docum
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSchema, parse, validate
 from strawberry.http import GraphQLRequestData
 
 from domain.persisted import document_hash, store_query, stored_query
@@ -28,8 +30,11 @@ def _error(message: str, code: str) -> GraphQLError:
 class PersistedQueries:
     """Documents by hash: a bounded in-memory LRU in front of the `persisted_query` table."""
 
-    def __init__(self, db: Database, stored_max: int, max_size: int = 5000) -> None:
+    def __init__(
+        self, db: Database, schema: GraphQLSchema, stored_max: int, max_size: int = 5000
+    ) -> None:
         self.db = db
+        self.valid: Callable[[str], bool] = lambda query: _valid(schema, query)
         self.stored_max = stored_max
         """Documents the database keeps (Settings.persisted_queries_max)."""
         self.max_size = max_size
@@ -50,7 +55,8 @@ class PersistedQueries:
         if data.query is not None:
             if document_hash(data.query) != sha:
                 return _error("provided sha does not match query", "INVALID")
-            await self._register(sha, data.query)
+            if sha not in self._known and self.valid(data.query):
+                await self._register(sha, data.query)
             return None
         query = await self._lookup(sha)
         if query is None:
@@ -70,8 +76,6 @@ class PersistedQueries:
         return query
 
     async def _register(self, sha: str, query: str) -> None:
-        if sha in self._known:
-            return
         async with self.db.reader() as session:
             stored = await stored_query(session, sha) is not None
         if not stored:
@@ -83,3 +87,13 @@ class PersistedQueries:
         self._known[sha] = query
         while len(self._known) > self.max_size:
             self._known.popitem(last=False)
+
+
+def _valid(schema: GraphQLSchema, query: str) -> bool:
+    """Whether the document parses and validates (the limits on depth, aliases and cost are
+    checked when it runs, as for any document)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    return not validate(schema, document)

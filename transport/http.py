@@ -178,7 +178,7 @@ class StockroomGraphQL(GraphQL[Context, None]):
         self.db = db
         self.settings = settings
         self.auth = Authenticator(db)
-        self.persisted = PersistedQueries(db, settings.persisted_queries_max)
+        self.persisted = PersistedQueries(db, schema._schema, settings.persisted_queries_max)
         self.kinds = httpcache.Classifier()
         self.responses = ResponseCache(
             settings.response_cache_size, vary_origin=bool(settings.cors_origin_list)
