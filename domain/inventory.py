@@ -154,25 +154,35 @@ FIGURES = tuple(
 """What a stock UPDATE returns for the outbox (`events.StockFigures` after the product id)."""
 
 
-async def managed_order_lines(session: AsyncSession, order_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    """The order's lines whose products manage stock, {product id: units}, in product-id
-    order: one query over the order's lines and their products."""
-    rows = await session.execute(
-        select(OrderItem.product_id, func.sum(OrderItem.quantity))
-        .join(Product, Product.id == OrderItem.product_id)
-        .where(OrderItem.order_id == order_id, Product.manage_stock)
-        .group_by(OrderItem.product_id)
-    )
-    return {pid: int(units) for pid, units in sorted(rows.all()) if units > 0}
+async def order_lines(
+    session: AsyncSession, order_id: uuid.UUID
+) -> tuple[list[OrderItem], dict[uuid.UUID, int]]:
+    """The order's lines, and the units of those whose products manage stock, {product id:
+    units} in product-id order: one query over the order's lines and their products."""
+    rows = (
+        await session.execute(
+            select(OrderItem, Product.manage_stock)
+            .outerjoin(Product, Product.id == OrderItem.product_id)
+            .where(OrderItem.order_id == order_id)
+        )
+    ).all()
+    managed: dict[uuid.UUID, int] = {}
+    for item, manages in rows:
+        if manages and item.product_id is not None:
+            managed[item.product_id] = managed.get(item.product_id, 0) + item.quantity
+    units = {pid: quantity for pid, quantity in sorted(managed.items()) if quantity > 0}
+    return [item for item, _ in rows], units
 
 
-async def allocate_order(session: AsyncSession, order_id: uuid.UUID) -> None:
+async def allocate_order(session: AsyncSession, order_id: uuid.UUID) -> list[OrderItem]:
     """Allocate every managed line of the order, all or nothing (the caller's transaction
-    rolls back on INSUFFICIENT_STOCK). Products are taken in id order, so two orders racing
-    for the same products lock them in the same order and never deadlock. The ledger rows
-    are written together, after the last UPDATE (one multi-row INSERT)."""
+    rolls back on INSUFFICIENT_STOCK), and return the order's lines (for its outbox events).
+    Products are taken in id order, so two orders racing for the same products lock them in
+    the same order and never deadlock. The ledger rows are written together, after the last
+    UPDATE (one multi-row INSERT)."""
+    items, managed = await order_lines(session, order_id)
     with session.no_autoflush:
-        for product_id, quantity in (await managed_order_lines(session, order_id)).items():
+        for product_id, quantity in managed.items():
             try:
                 await change_stock(session, product_id, StockAction.ALLOCATE, quantity, order_id)
             except DomainError as error:
@@ -184,6 +194,7 @@ async def allocate_order(session: AsyncSession, order_id: uuid.UUID) -> None:
                     ) from error
                 raise
     await session.flush()
+    return items
 
 
 async def held_by_order(session: AsyncSession, order_id: uuid.UUID) -> dict[uuid.UUID, int]:

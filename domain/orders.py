@@ -327,11 +327,12 @@ async def transition(
     event: str | None = None,
     announce: bool = True,
     locked: Order | None = None,
+    items: Sequence[OrderItem] | None = None,
 ) -> Order:
     """Apply `action` to the order and record it, with the rule's stock effect, and emit the
     rule's outbox event (unless `announce` is False: the caller changes more and emits).
     `locked`: the order as the caller read it with its row lock in this transaction (not
-    read again).
+    read again); `items`: its lines, when the caller has them (the event then reads none).
 
     The UPDATE only matches while the order is still in the state read here: if another
     request moved it first, nothing changes and this one gets INVALID_TRANSITION.
@@ -387,7 +388,7 @@ async def transition(
     if released:
         await session.refresh(order)
     if announce:
-        await events.emit_order(session, rule.outbox, order)
+        await events.emit_order(session, rule.outbox, order, items)
     return order
 
 

@@ -24,17 +24,18 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from domain import events, gateways, holds, inventory, orders
 from domain.currencies import currency_spec
@@ -53,7 +54,7 @@ from domain.validation import require_text
 from models.base import utcnow
 from models.catalog import Currency
 from models.engine import Database, database_unavailable
-from models.orders import Order
+from models.orders import Order, OrderItem
 from models.payments import Gateway, IdempotencyKey, PaymentTransaction
 from models.settings import Settings
 
@@ -362,7 +363,7 @@ async def pay_order(
             return replay
     try:
         async with write() as session:
-            pending, settings = await _begin_payment(session, plugin, request)
+            pending, settings, items = await _begin_payment(session, plugin, request)
     except DomainError as error:
         outcome = Outcome(request.order_id, None, error)
         if key is not None:
@@ -374,7 +375,7 @@ async def pay_order(
     )
     ask = plugin.purchase if request.method is Method.PURCHASE else plugin.authorize
     result = await ask(payment)
-    outcome, undo = await _settle_retrying(write, pending, result, key)
+    outcome, undo = await _settle_retrying(write, pending, result, key, items)
     if undo:
         await _undo_charge(plugin, pending, result)
     return outcome
@@ -395,10 +396,11 @@ async def _lock_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
 
 async def _begin_payment(
     session: AsyncSession, plugin: PaymentGateway, request: PayRequest
-) -> tuple[PaymentTransaction, dict[str, Any]]:
+) -> tuple[PaymentTransaction, dict[str, Any], list[OrderItem] | None]:
     """Step 1: the PENDING transaction and the allocation, committed together; returns the
-    transaction and the gateway's settings (read in the transaction: a payment never waits
-    on the version stamps' reader, which an outage may break)."""
+    transaction, the gateway's settings (read in the transaction: a payment never waits
+    on the version stamps' reader, which an outage may break) and the order's lines when it
+    read them (allocating; an order's lines never change)."""
     row = await session.get(Gateway, plugin.slug)
     if row is None or not row.enabled:
         message = f"the {plugin.slug} gateway is disabled"
@@ -422,45 +424,95 @@ async def _begin_payment(
     except IntegrityError as exc:  # uq_payment_transaction_pending_order
         message = "another payment of this order is in progress"
         raise DomainError(ErrorCode.INVALID_TRANSITION, message, ["orderId"]) from exc
+    items = None
     if not await holds.claim(session, order, pending):  # a reservation's units are the payment's
-        await inventory.allocate_order(session, order.id)
+        items = await inventory.allocate_order(session, order.id)
     if request.idempotency_key is not None:
         await session.execute(
             update(IdempotencyKey)
             .where(_key_is(request.idempotency_key))
             .values(transaction_id=pending.id)
         )
-    return pending, dict(row.settings)
+    return pending, dict(row.settings), items
 
 
 async def _settle(
-    session: AsyncSession, pending: PaymentTransaction, result: GatewayResult
+    session: AsyncSession,
+    pending: PaymentTransaction,
+    result: GatewayResult,
+    items: Sequence[OrderItem] | None = None,
 ) -> tuple[Outcome, bool]:
     """Step 3: apply the gateway's answer to a PENDING transaction (one that was settled
     meanwhile, by the sweep, stays as it is). Returns the outcome and whether the gateway's
     charge must be undone: it succeeded but the transaction ended FAILED (the order was
-    cancelled meanwhile, or the sweep gave up on it first). The transaction's row is written
-    once, with its reference and status together."""
+    cancelled meanwhile, or the sweep gave up on it first). The order is locked first; the
+    transaction's row is written once, by an UPDATE conditional on it being PENDING. `items`:
+    the order's lines, when step 1 read them (for the outbox event)."""
     order = await _lock_order(session, pending.order_id)
-    tx = await session.get(PaymentTransaction, pending.id, populate_existing=True)
-    assert tx is not None
-    if tx.status == TxStatus.PENDING.value:
-        with session.no_autoflush:
-            tx.reference = result.reference
-            tx.updated_at = utcnow()
-            if result.succeeded:
-                await _succeed(session, tx, order)
-            else:
-                await _fail(session, tx, result.error_message or "the payment was declined")
-        await session.flush()
-    outcome = _outcome_of_transaction(tx)
-    if outcome.error is None and tx.status == TxStatus.SUCCEEDED.value:
-        outcome = Outcome(tx.order_id, tx.id, order=order, transaction=tx)
-    return outcome, result.succeeded and tx.status == TxStatus.FAILED.value
+    action = OrderAction(pending.method)
+    paid = result.succeeded and orders.allows(OrderState.of(order), action)
+    error = None
+    if not paid:
+        error = result.error_message or "the payment was declined"
+        if result.succeeded:
+            error = "the order changed while it was being paid; not charged"
+    if not await _settle_row(session, pending, result.reference, error):
+        tx = await session.get(PaymentTransaction, pending.id, populate_existing=True)
+        assert tx is not None
+        return _outcome_of_transaction(tx), result.succeeded and tx.status == TxStatus.FAILED.value
+    if not paid:
+        await _release(session, pending, order, items)
+        return _outcome_of_transaction(pending), result.succeeded
+    message = _paid_message(pending)
+    await orders.transition(
+        session,
+        order.id,
+        action,
+        message=message,
+        gateway=pending.gateway,
+        locked=order,
+        items=items,
+    )
+    return Outcome(order.id, pending.id, order=order, transaction=pending), False
+
+
+_TX_TABLE = PaymentTransaction.__table__  # type: ignore[attr-defined]
+_SETTLED = ("status", "reference", "error_message", "updated_at")
+_SETTLE_ROW = (
+    update(_TX_TABLE)  # Core, built once: the ORM's bulk UPDATE costs more than the statement
+    .where(
+        _TX_TABLE.c.id == bindparam("tx_id", type_=_TX_TABLE.c.id.type),
+        _TX_TABLE.c.status == TxStatus.PENDING.value,
+    )
+    .values({name: bindparam(name, type_=_TX_TABLE.c[name].type) for name in _SETTLED})
+)
+
+
+async def _settle_row(
+    session: AsyncSession, tx: PaymentTransaction, reference: str | None, error: str | None
+) -> bool:
+    """SUCCEEDED (no `error`) or FAILED, only while the row is PENDING: False when it was
+    settled meanwhile. `tx` takes the values written."""
+    values = {
+        "status": (TxStatus.FAILED if error else TxStatus.SUCCEEDED).value,
+        "reference": reference,
+        "error_message": error[:500] if error else None,
+        "updated_at": utcnow(),
+    }
+    result = await session.execute(_SETTLE_ROW, {"tx_id": tx.id, **values})
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    for name, value in values.items():
+        set_committed_value(tx, name, value)
+    return True
 
 
 async def _settle_retrying(
-    write: Transact, pending: PaymentTransaction, result: GatewayResult, key: str | None
+    write: Transact,
+    pending: PaymentTransaction,
+    result: GatewayResult,
+    key: str | None,
+    items: Sequence[OrderItem] | None,
 ) -> tuple[Outcome, bool]:
     """Step 3, retried while the database is unavailable: the gateway has answered (perhaps
     charged), and giving up now would leave the payment to the sweep, with the buyer told
@@ -471,7 +523,7 @@ async def _settle_retrying(
     while True:
         try:
             async with write() as session:
-                outcome, undo = await _settle(session, pending, result)
+                outcome, undo = await _settle(session, pending, result, items)
                 if key is not None:
                     await _finish_key(session, _key_is(key), outcome)
             return outcome, undo
@@ -483,39 +535,17 @@ async def _settle_retrying(
             delay = min(delay * 2, 1.0)
 
 
-async def _succeed(session: AsyncSession, tx: PaymentTransaction, order: Order) -> None:
-    """The order (read with its lock) takes the payment, unless it changed meanwhile (an
-    admin cancelled it)."""
-    action = OrderAction(tx.method)
-    try:
-        await orders.transition(
-            session,
-            tx.order_id,
-            action,
-            message=_paid_message(tx),
-            gateway=tx.gateway,
-            locked=order,
-        )
-    except DomainError as error:
-        if error.code is not ErrorCode.INVALID_TRANSITION:
-            raise
-        await _fail(session, tx, "the order changed while it was being paid; not charged")
-        return
-    tx.status = TxStatus.SUCCEEDED.value
-    await session.flush()
-
-
-async def _fail(session: AsyncSession, tx: PaymentTransaction, message: str) -> None:
-    """A FAILED payment: record why and release what it allocated (a reservation it had taken
-    over is given back to the order instead, until its original time)."""
-    tx.status = TxStatus.FAILED.value
-    tx.error_message = message[:500]
-    await session.flush()
+async def _release(
+    session: AsyncSession,
+    tx: PaymentTransaction,
+    order: Order,
+    items: Sequence[OrderItem] | None,
+) -> None:
+    """A FAILED payment releases what it allocated (a reservation it had taken over is given
+    back to the order instead, until its original time) and is announced."""
     if not await holds.restore(session, tx):
         await inventory.deallocate_order(session, tx.order_id)
-    order = await session.get(Order, tx.order_id)  # locked by the caller, in the session
-    assert order is not None
-    await events.emit_order(session, events.PAYMENT_FAILED, order)
+    await events.emit_order(session, events.PAYMENT_FAILED, order, items)
 
 
 def _outcome_of_transaction(tx: PaymentTransaction) -> Outcome:
