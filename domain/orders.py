@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from domain import carts, customers, events, holds, inventory, promotions, shipping
-from domain.customfields import CustomFieldEntity, validate_custom_fields
+from domain.customfields import CustomFieldEntity, check_custom_fields, definitions_of
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.inventory import StockMove
 from domain.pagination import Page, PageRequest, SortKey, paginate
@@ -28,7 +28,7 @@ from domain.pricing import CurrencySpec, breakdown
 from domain.text import clean_sku, like_pattern
 from domain.validation import require_text
 from models.base import utcnow
-from models.catalog import TaxBand
+from models.catalog import FieldDefinition, TaxBand
 from models.orders import Order, OrderCounter, OrderEvent, OrderItem
 from models.shipping import ShippingMethod
 
@@ -513,11 +513,15 @@ async def _order_custom_fields(
     values: Any,
     existing: Mapping[str, Any] | None,
     errors: list[DomainError],
+    definitions: Mapping[str, FieldDefinition] | None = None,
 ) -> dict[str, Any] | None:
     """The order's custom fields: `values` merged into `existing` (a null value removes a key),
-    checked against the ORDER field definitions; problems are collected into `errors`."""
+    checked against the ORDER field definitions (read unless given); problems are collected
+    into `errors`."""
     try:
-        return await validate_custom_fields(session, CustomFieldEntity.ORDER, values, existing)
+        if definitions is None:
+            definitions = await definitions_of(session, CustomFieldEntity.ORDER.value)
+        return check_custom_fields(definitions, values, existing)
     except DomainError as error:
         errors.append(error)
     except DomainErrors as many:
@@ -562,12 +566,14 @@ class Placement:
 @dataclass(frozen=True, slots=True)
 class Kept:
     """Reference data as the process keeps it under version stamps (resolvers' caches): the
-    shipping methods by id, tax rates by band, the automatic promotions. Rules that must hold
-    under concurrency (promotion limits, stock) are still decided by the database."""
+    shipping methods by id, tax rates by band, the automatic promotions, the ORDER custom-field
+    definitions by slug. Rules that must hold under concurrency (promotion limits, stock) are
+    still decided by the database."""
 
     methods: Mapping[uuid.UUID, ShippingMethod]
     tax_rates: Mapping[uuid.UUID, Decimal]
     automatic: Sequence[promotions.Candidate]
+    order_fields: Mapping[str, FieldDefinition]
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,12 +606,15 @@ async def _check(
     data, errors = placement.data, []
     buyer = await _buyer(session, data, placement.caller, errors)
     billing, shipping_address = _addresses(data, errors)
-    custom = await _order_custom_fields(session, data.get("custom_fields"), None, errors)
+    kept = placement.kept
+    definitions = kept.order_fields if kept else None
+    custom = await _order_custom_fields(
+        session, data.get("custom_fields"), None, errors, definitions
+    )
     if not lines:
         errors.append(DomainError(ErrorCode.CART_EMPTY, "the cart is empty", ["reference"]))
     errors.extend(carts.line_problems(lines, placement.line_fields))
     priced = carts.price_lines(lines, placement.store, placement.currency)
-    kept = placement.kept
     method_id = data.get("shipping_method_id")
     method, rate = await _shipping_method(session, method_id, priced, errors, kept)
     found = await promotions.discounts_for(

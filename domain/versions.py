@@ -8,8 +8,10 @@ and a process that cached data under an older stamp knows to drop it.
 
 Kinds: `catalog` (products and their stock, categories, brands, collections, variations,
 custom-field definitions), `currency`, `tax`, `promotion` (promotions, their links and use
-counts), `shipping` (shipping methods), `gateway` (gateway settings). Another area makes its tables tracked with
-`track("table", "kind")` at import time.
+counts), `shipping` (shipping methods), `gateway` (gateway settings), `fields` (custom-field
+definitions again: what is kept of them alone is not dropped by every stock change, which
+moves `catalog`). Another area makes its tables tracked with `track("table", "kind")` at
+import time.
 """
 
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from models.versions import VersionStamp
 
 CATALOG, CURRENCY, TAX = "catalog", "currency", "tax"
 PROMOTION, SHIPPING, GATEWAY = "promotion", "shipping", "gateway"
+FIELDS = "fields"
 TRACKED: dict[str, str] = {
     "product": CATALOG,
     "category": CATALOG,
@@ -44,6 +47,8 @@ TRACKED: dict[str, str] = {
     "gateway": GATEWAY,
 }
 """Table name -> the stamp a write to it moves."""
+ALSO_MOVES: dict[str, tuple[str, ...]] = {"field_definition": (FIELDS,)}
+"""Table name -> the stamps a write to it moves beside its TRACKED one."""
 
 _MARKED = "version_stamps_marked"
 _suspended = [0]
@@ -68,7 +73,7 @@ def track(table: str, kind: str) -> None:
 def _mark(session: Session, table: str | None) -> None:
     kind = TRACKED.get(table or "")
     if kind is not None:
-        session.info.setdefault(_MARKED, set()).add(kind)
+        session.info.setdefault(_MARKED, set()).update((kind, *ALSO_MOVES.get(table or "", ())))
 
 
 @event.listens_for(Session, "after_flush")

@@ -2,12 +2,15 @@
 mutations, and the DataLoaders behind order fields (no N+1 in listings)."""
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from domain import eventbus, orders
+from domain.customfields import CustomFieldEntity, definitions_of
 from domain.pagination import Page, PageRequest
 from domain.pricing import CurrencySpec, default_spec
+from domain.versions import FIELDS
+from models.catalog import FieldDefinition
 from models.orders import Order, OrderEvent, OrderItem
 from resolvers import shipping
 from resolvers.carts import automatic_promotions, currencies, ttl
@@ -136,10 +139,25 @@ def item_input(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return decoded
 
 
+async def order_fields(ctx: Context) -> Mapping[str, FieldDefinition]:
+    """The ORDER custom-field definitions, kept by the process until any process changes a
+    definition (the `fields` version stamp)."""
+
+    async def load() -> Mapping[str, FieldDefinition]:
+        async with ctx.read() as session:
+            found = await definitions_of(session, CustomFieldEntity.ORDER.value)
+            session.expunge_all()  # kept beyond the session
+        return found
+
+    return await ctx.kept("order_fields", [FIELDS], load)
+
+
 async def kept(ctx: Context) -> orders.Kept:
     """The reference data an order is placed with, as the process keeps it."""
     methods = {m.id: m for m in await shipping.all_methods(ctx)}
-    return orders.Kept(methods, await ctx.tax_rates(), await automatic_promotions(ctx))
+    return orders.Kept(
+        methods, await ctx.tax_rates(), await automatic_promotions(ctx), await order_fields(ctx)
+    )
 
 
 async def _placement(ctx: Context, data: dict[str, Any], message: str) -> orders.Placement:

@@ -248,6 +248,27 @@ async def test_custom_fields_are_checked_against_the_order_definitions(api: Api)
     assert placed["order"]["customFields"] == {"gift_note": "Happy birthday"}
 
 
+async def test_the_kept_order_field_definitions_follow_every_change(api: Api) -> None:
+    """Checkout keeps the ORDER definitions under their own `fields` stamp: a definition made
+    or deleted after a checkout applies to the next one."""
+    ebook = await product(api, "EBOOK", requiresShipping=False)
+    await add(api, "before", ebook, 1)
+    assert (await checkout(api, "before"))["errors"] == []  # kept: no definitions
+    made = await api.admin(
+        'mutation { fieldDefinitionCreate(input: {entity: ORDER, slug: "po", name: "PO", '
+        "type: STRING, required: true}) { fieldDefinition { id } } }"
+    )
+    await add(api, "after", ebook, 1)
+    missing = await checkout(api, "after")
+    assert codes(missing) == [("REQUIRED", ["input", "customFields", "po"])]
+    definition = made["fieldDefinitionCreate"]["fieldDefinition"]["id"]
+    await api.admin(
+        "mutation($id: ID!) { fieldDefinitionDelete(id: $id) { errors { code } } }",
+        {"id": definition},
+    )
+    assert (await checkout(api, "after"))["errors"] == []
+
+
 async def test_the_order_is_in_the_buyers_currency(api: Api) -> None:
     await api.admin(
         'mutation { currencyCreate(input: {code: "EUR", name: "Euro", exchangeRate: "0.9", '
