@@ -97,20 +97,21 @@ def _insert_event() -> Insert:
     columns = ("id", "type", "object_kind", "object_id", "data", "created_at")
     binds = {name: bindparam(name, type_=table.c[name].type) for name in columns}
     return (
-        insert(table).values(**binds, sequence=last.scalar_subquery()).returning(table.c.sequence)
+        insert(table)
+        .values(**binds, sequence=last.scalar_subquery())
+        .returning(table.c.sequence, table.c.id)
     )
 
 
 _INSERT_EVENT = _insert_event()
 """An event's INSERT, built once and run with bind parameters (building it per event cost
-more than running it)."""
+more than running it); run with many rows' parameters it is one multi-row INSERT."""
 
 
-async def emit(
-    session: AsyncSession, type_: str, kind: str, object_id: uuid.UUID, data: Mapping[str, Any]
-) -> Emitted:
-    """Write one event in the caller's transaction (one INSERT); hold `object_id`'s row lock."""
-    values = {
+def _event_values(
+    type_: str, kind: str, object_id: uuid.UUID, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
         "id": new_id(),
         "type": type_,
         "object_kind": kind,
@@ -118,11 +119,36 @@ async def emit(
         "data": dict(data),
         "created_at": utcnow(),
     }
-    result = await session.execute(_INSERT_EVENT, {**values, "of_object": object_id})
-    emitted = Emitted(sequence=int(result.scalar_one()), **values)
+
+
+async def _announce(session: AsyncSession, emitted: Emitted) -> Emitted:
     for listener in _listeners:
         await listener(session, emitted)
     return emitted
+
+
+async def emit(
+    session: AsyncSession, type_: str, kind: str, object_id: uuid.UUID, data: Mapping[str, Any]
+) -> Emitted:
+    """Write one event in the caller's transaction (one INSERT); hold `object_id`'s row lock."""
+    values = _event_values(type_, kind, object_id, data)
+    result = await session.execute(_INSERT_EVENT, {**values, "of_object": object_id})
+    return await _announce(session, Emitted(sequence=int(result.first()[0]), **values))
+
+
+async def emit_each(
+    session: AsyncSession, type_: str, kind: str, objects: Sequence[tuple[uuid.UUID, Mapping]]
+) -> list[Emitted]:
+    """One event of `type_` for each of many distinct objects (hold each one's row lock), each
+    numbered after its object's last: one INSERT of many rows."""
+    if len(objects) < 2:
+        return [await emit(session, type_, kind, pk, data) for pk, data in objects]
+    rows = [_event_values(type_, kind, pk, data) for pk, data in objects]
+    result = await session.execute(
+        _INSERT_EVENT, [{**r, "of_object": r["object_id"]} for r in rows]
+    )
+    sequences = {pk: int(sequence) for sequence, pk in result.all()}
+    return [await _announce(session, Emitted(sequence=sequences[r["id"]], **r)) for r in rows]
 
 
 async def emit_new(
@@ -302,12 +328,20 @@ async def emit_stock(session: AsyncSession, figures: StockFigures, available_del
     """After a change of a product's stock figures (its row locked by that UPDATE):
     `stock.changed`, and `stock.low` / `stock.out` when available units just crossed into
     that level (`available_delta` is how available moved)."""
-    data = stock_data(figures)
-    await emit(session, STOCK_CHANGED, PRODUCT, figures.product_id, data)
-    now = _level(figures.manage_stock, figures.available)
-    before = _level(figures.manage_stock, figures.available - available_delta)
-    if now is not None and now != before:
-        await emit(session, now, PRODUCT, figures.product_id, data)
+    await emit_stock_each(session, [(figures, available_delta)])
+
+
+async def emit_stock_each(
+    session: AsyncSession, changes: Sequence[tuple[StockFigures, int]]
+) -> None:
+    """`emit_stock` for the changes of many distinct products (each row locked): their
+    `stock.changed` in one INSERT, then each crossing into `stock.low` / `stock.out`."""
+    data = [(figures.product_id, stock_data(figures)) for figures, _ in changes]
+    await emit_each(session, STOCK_CHANGED, PRODUCT, data)
+    for (figures, delta), (_, product) in zip(changes, data, strict=True):
+        now = _level(figures.manage_stock, figures.available)
+        if now is not None and now != _level(figures.manage_stock, figures.available - delta):
+            await emit(session, now, PRODUCT, figures.product_id, product)
 
 
 def product_data(product: Product) -> dict[str, Any]:

@@ -124,6 +124,20 @@ async def move_stock(
     """One row of STOCK_RULES on one product, as one conditional UPDATE, recorded in the
     ledger and in the outbox (the UPDATE returns the new figures); the rule's error when its
     guard does not hold."""
+    record, change = await _update_stock(session, product_id, move, quantity, order_id)
+    await events.emit_stock(session, *change)
+    return record
+
+
+async def _update_stock(
+    session: AsyncSession,
+    product_id: uuid.UUID,
+    move: StockMove,
+    quantity: int,
+    order_id: uuid.UUID | None,
+) -> tuple[StockTransaction, tuple[events.StockFigures, int]]:
+    """`move_stock` without its events: the ledger record, and the figures and how available
+    moved, for the outbox."""
     rule = STOCK_RULES[move]
     result = await session.execute(
         update(PRODUCT_TABLE)  # Core, not the ORM's bulk UPDATE: no session object to sync
@@ -141,10 +155,22 @@ async def move_stock(
         product_id=product_id, action=rule.ledger.value, quantity=quantity, order_id=order_id
     )
     session.add(record)
-    await events.emit_stock(
-        session, events.StockFigures(product_id, *figures), rule.available * quantity
-    )
-    return record
+    return record, (events.StockFigures(product_id, *figures), rule.available * quantity)
+
+
+async def _move_each(
+    session: AsyncSession, units: Mapping[uuid.UUID, int], move: StockMove, order_id: uuid.UUID
+) -> None:
+    """`move_stock` on each product of `units` (in id order, so that concurrent orders lock
+    products in one order and never deadlock); the ledger rows and the stock.changed events
+    are written together after the last UPDATE (one multi-row INSERT each)."""
+    changes = []
+    with session.no_autoflush:
+        for product_id, quantity in units.items():
+            _, change = await _update_stock(session, product_id, move, quantity, order_id)
+            changes.append(change)
+        await events.emit_stock_each(session, changes)
+    await session.flush()
 
 
 PRODUCT_TABLE = Product.__table__  # type: ignore[attr-defined]
@@ -181,19 +207,16 @@ async def allocate_order(session: AsyncSession, order_id: uuid.UUID) -> list[Ord
     the same order and never deadlock. The ledger rows are written together, after the last
     UPDATE (one multi-row INSERT)."""
     items, managed = await order_lines(session, order_id)
-    with session.no_autoflush:
-        for product_id, quantity in managed.items():
-            try:
-                await change_stock(session, product_id, StockAction.ALLOCATE, quantity, order_id)
-            except DomainError as error:
-                if error.code is ErrorCode.INSUFFICIENT_STOCK:
-                    raise DomainError(
-                        ErrorCode.INSUFFICIENT_STOCK,
-                        "not enough stock available for every item of the order",
-                        ["orderId"],
-                    ) from error
-                raise
-    await session.flush()
+    try:
+        await _move_each(session, managed, StockMove.ALLOCATE, order_id)
+    except DomainError as error:
+        if error.code is ErrorCode.INSUFFICIENT_STOCK:
+            raise DomainError(
+                ErrorCode.INSUFFICIENT_STOCK,
+                "not enough stock available for every item of the order",
+                ["orderId"],
+            ) from error
+        raise
     return items
 
 
@@ -216,12 +239,8 @@ async def held_by_order(session: AsyncSession, order_id: uuid.UUID) -> dict[uuid
 
 async def move_held_stock(session: AsyncSession, order_id: uuid.UUID, move: StockMove) -> None:
     """Apply `move` to exactly the units the order holds (DEALLOCATE releases them: a decline,
-    a voided authorization, a cancelled order; SHIP is fulfilment). The ledger rows are
-    written together after the last UPDATE."""
-    with session.no_autoflush:
-        for product_id, quantity in (await held_by_order(session, order_id)).items():
-            await move_stock(session, product_id, move, quantity, order_id)
-    await session.flush()
+    a voided authorization, a cancelled order; SHIP is fulfilment)."""
+    await _move_each(session, await held_by_order(session, order_id), move, order_id)
 
 
 async def deallocate_order(session: AsyncSession, order_id: uuid.UUID) -> None:

@@ -147,6 +147,25 @@ async def test_concurrent_changes_of_one_product_number_their_events_without_gap
     assert totals == list(range(11, 31))  # each event shows the figures its change made
 
 
+async def test_an_order_s_stock_events_are_numbered_per_product(api: Api, db: Database) -> None:
+    """Allocating and releasing a 3-product order writes the products' stock.changed in one
+    INSERT: each is numbered after its own product's events, and a crossing follows its
+    product's stock.changed."""
+    products = [await new_product(api, stock=stock) for stock in (50, 7, 50)]
+    order = await new_order(api, [(p, 2) for p in products])
+    assert (await pay(api, order["id"]))["errors"] == []
+    assert (await api.admin(CANCEL, {"id": order["id"]}))["orderCancel"]["errors"] == []
+    made = ["stock.changed", "product.created"]
+    plenty = [*made, "stock.changed", "stock.changed"]
+    expected = [plenty, [*made, "stock.changed", "stock.low", "stock.changed"], plenty]
+    for product, kinds in zip(products, expected, strict=True):
+        rows = await events_of(db, product)
+        assert types(rows) == kinds
+        assert [row.sequence for row in rows] == list(range(1, len(kinds) + 1))
+        allocated = [row.data["stock"]["allocated"] for row in rows[2:]]
+        assert allocated[0] == 2 and allocated[-1] == 0
+
+
 async def test_product_events(api: Api, db: Database) -> None:
     created = await new_product(api, stock=3)
     update = await api.admin(PRODUCT_UPDATE, {"id": created, "input": {"name": "Renamed"}})
