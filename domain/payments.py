@@ -381,17 +381,45 @@ async def pay_order(
     return outcome
 
 
+_LOCK_ORDER = (
+    select(Order)
+    .where(Order.id == bindparam("order_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LOCK_ORDER_WITH_GATEWAY = (
+    select(Order, Gateway.enabled, Gateway.settings)
+    .outerjoin(Gateway, Gateway.slug == bindparam("slug"))
+    .where(Order.id == bindparam("order_id"))
+    .with_for_update(of=Order)
+    .execution_options(populate_existing=True)
+)
+"""Built once, run with bind parameters."""
+
+
 async def _lock_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
     """The order, locked until the transaction ends (PostgreSQL; SQLite writers are serial)."""
-    order = await session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = await session.scalar(_LOCK_ORDER, {"order_id": order_id})
     if order is None:
         raise DomainError(ErrorCode.NOT_FOUND, "no order with that id", ["orderId"])
     return order
+
+
+async def _lock_order_with_gateway(
+    session: AsyncSession, order_id: uuid.UUID, slug: str
+) -> tuple[Order, dict[str, Any]]:
+    """The order, locked as by `_lock_order`, and the gateway's settings, in one statement;
+    GATEWAY_DISABLED unless the gateway is enabled."""
+    found = (
+        await session.execute(_LOCK_ORDER_WITH_GATEWAY, {"order_id": order_id, "slug": slug})
+    ).first()
+    if found is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "no order with that id", ["orderId"])
+    order, enabled, settings = found
+    if not enabled:
+        message = f"the {slug} gateway is disabled"
+        raise DomainError(ErrorCode.GATEWAY_DISABLED, message, ["input", "gateway"])
+    return order, dict(settings)
 
 
 async def _begin_payment(
@@ -401,11 +429,7 @@ async def _begin_payment(
     transaction, the gateway's settings (read in the transaction: a payment never waits
     on the version stamps' reader, which an outage may break) and the order's lines when it
     read them (allocating; an order's lines never change)."""
-    row = await session.get(Gateway, plugin.slug)
-    if row is None or not row.enabled:
-        message = f"the {plugin.slug} gateway is disabled"
-        raise DomainError(ErrorCode.GATEWAY_DISABLED, message, ["input", "gateway"])
-    order = await _lock_order(session, request.order_id)
+    order, settings = await _lock_order_with_gateway(session, request.order_id, plugin.slug)
     orders.require_allowed(OrderState.of(order), request.action, ["orderId"])
     card = plugin.card_summary(request.card)
     pending = PaymentTransaction(
@@ -433,7 +457,7 @@ async def _begin_payment(
             .where(_key_is(request.idempotency_key))
             .values(transaction_id=pending.id)
         )
-    return pending, dict(row.settings), items
+    return pending, settings, items
 
 
 async def _settle(

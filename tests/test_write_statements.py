@@ -101,19 +101,19 @@ async def test_order_and_payment_mutations_run_a_fixed_number_of_statements(
         # touch the cart, its lines, the order number, the order, its lines, its first
         # event, order.created, delete the cart (the ORDER field definitions are kept)
         "cartCheckout": 8,
-        # step 1: the gateway, lock the order, the PENDING transaction, the order's lines
-        # (which manage stock: kept for step 3's event), 3 conditional UPDATEs, their 3
-        # stock.changed (one INSERT), the ledger (one INSERT), the catalogue stamp; step 3:
-        # lock the order, settle the transaction (UPDATE while PENDING), the transition, its
-        # history event, order.paid
-        "orderPay": 15,
+        # step 1: lock the order (with the gateway's row), the PENDING transaction, the
+        # order's lines (which manage stock: kept for step 3's event), 3 conditional UPDATEs,
+        # their 3 stock.changed (one INSERT), the ledger (one INSERT), the catalogue stamp;
+        # step 3: lock the order, settle the transaction (UPDATE while PENDING), the
+        # transition, its history event, order.paid
+        "orderPay": 14,
         # the order, the transition, its history event, what it holds, 3 UPDATEs, their 3
         # stock.changed (one INSERT), the ledger, the order's lines and order.fulfilled, the
         # stamp
         "orderFulfill": 12,
         # the products, number, order, lines, history event, order.created
         "orderCreate": 6,
-        "orderPay (authorize)": 15,
+        "orderPay (authorize)": 14,
         # lock, the authorization, gateway settings, close it, the currency (for the event's
         # message), transition, history event, the order's lines and its outbox event, the
         # CAPTURE transaction
