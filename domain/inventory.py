@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select, update
+from sqlalchemy import ColumnElement, Select, Update, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events, versions  # noqa: F401  (versions: every write moves its stamps)
@@ -47,10 +47,11 @@ class StockMove(Enum):
 class StockRule:
     """How a move changes the figures, the guard that must hold at that instant (the UPDATE's
     WHERE clause), what the ledger records, which way `available` moves (+1, -1 or 0: for the
-    outbox's stock.low / stock.out crossings) and the error when the guard fails."""
+    outbox's stock.low / stock.out crossings) and the error when the guard fails. `values`
+    and `guard` take the quantity as a SQL expression (each move's UPDATE is built once)."""
 
-    values: Callable[[int], dict[str, Any]]
-    guard: Callable[[int], ColumnElement[bool]]
+    values: Callable[[ColumnElement[int]], dict[str, Any]]
+    guard: Callable[[ColumnElement[int]], ColumnElement[bool]]
     ledger: StockAction
     available: int
     error: ErrorCode = ErrorCode.INSUFFICIENT_STOCK
@@ -140,10 +141,7 @@ async def _update_stock(
     moved, for the outbox."""
     rule = STOCK_RULES[move]
     result = await session.execute(
-        update(PRODUCT_TABLE)  # Core, not the ORM's bulk UPDATE: no session object to sync
-        .where(PRODUCT_TABLE.c.id == product_id, rule.guard(quantity))
-        .values(**rule.values(quantity))
-        .returning(*FIGURES)
+        _STOCK_UPDATES[move], {"product_id": product_id, "quantity": quantity}
     )
     figures = result.one_or_none()
     if figures is None:
@@ -178,6 +176,21 @@ FIGURES = tuple(
     PRODUCT_TABLE.c[name] for name in ("sku", "manage_stock", "stock_total", "stock_allocated")
 )
 """What a stock UPDATE returns for the outbox (`events.StockFigures` after the product id)."""
+
+
+def _stock_update(rule: StockRule) -> Update:
+    quantity = bindparam("quantity", type_=PRODUCT_TABLE.c.stock_total.type)
+    return (
+        update(PRODUCT_TABLE)  # Core, not the ORM's bulk UPDATE: no session object to sync
+        .where(PRODUCT_TABLE.c.id == bindparam("product_id"), rule.guard(quantity))
+        .values(**rule.values(quantity))
+        .returning(*FIGURES)
+    )
+
+
+_STOCK_UPDATES = {move: _stock_update(rule) for move, rule in STOCK_RULES.items()}
+"""Each move's conditional UPDATE, built once and run with the product and quantity bound
+(building it cost more than running it)."""
 
 
 async def order_lines(

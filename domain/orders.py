@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -304,17 +304,34 @@ async def record_event(
     order row locked (inside `transition`, or right after creating the order): (order_id,
     seq) is unique, so a racing writer fails loudly instead of interleaving."""
     event = OrderEvent(order_id=order_id, seq=seq or 0, type=event_type, message=message)
-    number: Any = seq
-    if seq is None:
-        last = select(func.max(OrderEvent.seq)).where(OrderEvent.order_id == order_id)
-        number = func.coalesce(last.scalar_subquery() + 1, 0)
     row = {c: getattr(event, c) for c in ("id", "order_id", "type", "message", "at")}
-    table = OrderEvent.__table__  # type: ignore[attr-defined]
-    inserted = await session.execute(
-        table.insert().values(**row, seq=number).returning(table.c.seq)
-    )
+    if seq is None:
+        inserted = await session.execute(_APPEND_EVENT, row)
+    else:
+        inserted = await session.execute(_INSERT_EVENT, {**row, "seq": seq})
     event.seq = inserted.scalar_one()
     return event
+
+
+def _insert_history(seq: Any) -> Any:
+    table = OrderEvent.__table__  # type: ignore[attr-defined]
+    columns = ("id", "order_id", "type", "message", "at")
+    binds = {c: bindparam(c, type_=table.c[c].type) for c in columns}
+    return table.insert().values(**binds, seq=seq).returning(table.c.seq)
+
+
+def _next_seq() -> Any:
+    table = OrderEvent.__table__  # type: ignore[attr-defined]
+    last = select(func.max(table.c.seq)).where(
+        table.c.order_id == bindparam("order_id", type_=table.c.order_id.type)
+    )
+    return func.coalesce(last.scalar_subquery() + 1, 0)
+
+
+_INSERT_EVENT = _insert_history(bindparam("seq", type_=Integer))
+_APPEND_EVENT = _insert_history(_next_seq())
+"""A history entry's INSERT at a given `seq`, and after the order's last one: built once,
+run with bind parameters."""
 
 
 async def transition(
@@ -359,17 +376,9 @@ async def transition(
         "payment_gateway": after.gateway,
         "updated_at": utcnow(),
     }
-    table = Order.__table__  # type: ignore[attr-defined]
-    result = await session.execute(
-        update(table)  # Core: the ORM's bulk UPDATE costs more than the statement
-        .where(
-            table.c.id == order_id,
-            table.c.status == before.status.value,
-            table.c.payment == before.payment.value,
-            table.c.shipping == before.shipping.value,
-        )
-        .values(**values)
-    )
+    was = {"was_status": before.status.value, "was_payment": before.payment.value}
+    was["was_shipping"] = before.shipping.value
+    result = await session.execute(_TRANSITION, {"order_id": order_id, **was, **values})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise DomainError(
             ErrorCode.INVALID_TRANSITION, "the order was changed by another request", ["id"]
@@ -390,6 +399,26 @@ async def transition(
     if announce:
         await events.emit_order(session, rule.outbox, order, items)
     return order
+
+
+def _transition_update() -> Any:
+    table = Order.__table__  # type: ignore[attr-defined]
+    columns = ("status", "payment", "shipping", "payment_gateway", "updated_at")
+    return (
+        update(table)  # Core: the ORM's bulk UPDATE costs more than the statement
+        .where(
+            table.c.id == bindparam("order_id", type_=table.c.id.type),
+            table.c.status == bindparam("was_status"),
+            table.c.payment == bindparam("was_payment"),
+            table.c.shipping == bindparam("was_shipping"),
+        )
+        .values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+    )
+
+
+_TRANSITION = _transition_update()
+"""A transition's UPDATE, only while the order is in the state read: built once, run with
+bind parameters."""
 
 
 # --- placing orders (checkout and admin orderCreate) -----------------------------------
