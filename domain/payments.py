@@ -38,7 +38,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from domain import events, gateways, holds, inventory, orders
-from domain.currencies import currency_spec
 from domain.errors import DomainError, ErrorCode, raise_all
 from domain.gateways.base import (
     CardDetails,
@@ -52,7 +51,6 @@ from domain.orders import OrderAction, OrderState
 from domain.pricing import CurrencySpec, default_spec, format_amount
 from domain.validation import require_text
 from models.base import utcnow
-from models.catalog import Currency
 from models.engine import Database, database_unavailable
 from models.orders import Order, OrderItem
 from models.payments import Gateway, IdempotencyKey, PaymentTransaction
@@ -602,14 +600,24 @@ async def _undo_charge(
 # --- capture, refund, cancel ----------------------------------------------------------------
 
 
+_TX_WITH_SETTINGS = (
+    select(PaymentTransaction, Gateway.settings)
+    .outerjoin(Gateway, Gateway.slug == PaymentTransaction.gateway)
+    .where(PaymentTransaction.id == bindparam("tx_id"))
+    .execution_options(populate_existing=True)
+)
+
+
 async def _transaction_of_order(
     session: AsyncSession, order_id: uuid.UUID, tx_id: uuid.UUID
-) -> PaymentTransaction:
-    tx = await session.get(PaymentTransaction, tx_id, populate_existing=True)
-    if tx is None or tx.order_id != order_id:
+) -> tuple[PaymentTransaction, dict[str, Any]]:
+    """The order's transaction and its gateway's settings, in one query."""
+    found = (await session.execute(_TX_WITH_SETTINGS, {"tx_id": tx_id})).first()
+    if found is None or found[0].order_id != order_id:
         message = "the order has no transaction with that id"
         raise DomainError(ErrorCode.NOT_FOUND, message, ["transactionId"])
-    return tx
+    tx, settings = found
+    return tx, dict(settings or {})
 
 
 def _supporting(slug: str, operation: Operation) -> PaymentGateway:
@@ -622,8 +630,9 @@ def _supporting(slug: str, operation: Operation) -> PaymentGateway:
 
 async def _open_authorization(
     session: AsyncSession, order_id: uuid.UUID, tx_id: uuid.UUID, verb: str
-) -> PaymentTransaction:
-    tx = await _transaction_of_order(session, order_id, tx_id)
+) -> tuple[PaymentTransaction, dict[str, Any]]:
+    """The authorization and its gateway's settings."""
+    tx, settings = await _transaction_of_order(session, order_id, tx_id)
     if not (
         tx.method == Method.AUTHORIZE.value
         and tx.status == TxStatus.SUCCEEDED.value
@@ -631,7 +640,7 @@ async def _open_authorization(
     ):
         message = f"only an open, successful authorization can be {verb}"
         raise DomainError(ErrorCode.INVALID_TRANSITION, message, ["transactionId"])
-    return tx
+    return tx, settings
 
 
 async def _settings_of(session: AsyncSession, slug: str) -> dict[str, Any]:
@@ -679,10 +688,16 @@ async def _close(session: AsyncSession, authorization: PaymentTransaction) -> No
         raise DomainError(ErrorCode.INVALID_TRANSITION, message, ["transactionId"])
 
 
-async def capture(session: AsyncSession, order_id: uuid.UUID, tx_id: uuid.UUID) -> Outcome:
-    """`transactionCapture`: an AUTHORIZED order becomes PAID (and COMPLETE)."""
+async def capture(
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    tx_id: uuid.UUID,
+    currencies: Mapping[str, CurrencySpec],
+) -> Outcome:
+    """`transactionCapture`: an AUTHORIZED order becomes PAID (and COMPLETE). `currencies`:
+    the formatting of the history entry's amount, by code (as the process keeps them)."""
     order = await _lock_order(session, order_id)
-    authorization = await _open_authorization(session, order_id, tx_id, "captured")
+    authorization, settings = await _open_authorization(session, order_id, tx_id, "captured")
     plugin = _supporting(authorization.gateway, Operation.CAPTURE)
     orders.require_allowed(OrderState.of(order), OrderAction.CAPTURE, ["orderId"])
     follow_up = FollowUp(
@@ -690,13 +705,13 @@ async def capture(session: AsyncSession, order_id: uuid.UUID, tx_id: uuid.UUID) 
         authorization.reference,
         authorization.amount,
         authorization.currency,
-        await _settings_of(session, authorization.gateway),
+        settings,
     )
     result = await plugin.capture(follow_up)
     record = _follow_up_record(authorization, Method.CAPTURE, authorization.amount, result)
     if result.succeeded:
         await _close(session, authorization)
-        message = f"Captured {await _money(session, record.amount, record.currency)}"
+        message = f"Captured {_money(currencies, record.amount, record.currency)}"
         await orders.transition(
             session, order_id, OrderAction.CAPTURE, message=message, locked=order
         )
@@ -705,10 +720,10 @@ async def capture(session: AsyncSession, order_id: uuid.UUID, tx_id: uuid.UUID) 
 
 async def _captured_transaction(
     session: AsyncSession, order_id: uuid.UUID, tx_id: uuid.UUID
-) -> PaymentTransaction:
+) -> tuple[PaymentTransaction, dict[str, Any]]:
     """The transaction holding the captured money: a PURCHASE or CAPTURE, or the CAPTURE of
-    the authorization named."""
-    tx = await _transaction_of_order(session, order_id, tx_id)
+    the authorization named; and its gateway's settings."""
+    tx, settings = await _transaction_of_order(session, order_id, tx_id)
     if tx.method == Method.AUTHORIZE.value:
         child = await session.scalar(
             select(PaymentTransaction).where(
@@ -723,7 +738,7 @@ async def _captured_transaction(
     ):
         message = "only captured money can be refunded (a successful PURCHASE or CAPTURE)"
         raise DomainError(ErrorCode.INVALID_TRANSITION, message, ["transactionId"])
-    return tx
+    return tx, settings
 
 
 async def _reserve_refund(session: AsyncSession, captured: PaymentTransaction, amount: int) -> None:
@@ -745,14 +760,19 @@ async def _reserve_refund(session: AsyncSession, captured: PaymentTransaction, a
 
 
 async def refund(
-    session: AsyncSession, order_id: uuid.UUID, tx_id: uuid.UUID, amount: int | None
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    tx_id: uuid.UUID,
+    amount: int | None,
+    currencies: Mapping[str, CurrencySpec],
 ) -> Outcome:
     """`transactionRefund`: part or all (amount omitted: all that is left) of captured money.
-    The order becomes PARTIALLY_REFUNDED, or REFUNDED once everything captured is refunded."""
+    The order becomes PARTIALLY_REFUNDED, or REFUNDED once everything captured is refunded.
+    `currencies` as for `capture`."""
     if amount is not None and amount < 1:
         raise DomainError(ErrorCode.INVALID, "amount must be at least 1", ["amount"])
     order = await _lock_order(session, order_id)
-    captured = await _captured_transaction(session, order_id, tx_id)
+    captured, settings = await _captured_transaction(session, order_id, tx_id)
     plugin = _supporting(captured.gateway, Operation.REFUND)
     if amount is None:
         amount = captured.amount - captured.refunded_amount
@@ -765,7 +785,7 @@ async def refund(
         captured.reference,
         amount,
         captured.currency,
-        await _settings_of(session, captured.gateway),
+        settings,
     )
     result = await plugin.refund(follow_up)
     record = _follow_up_record(captured, Method.REFUND, amount, result)
@@ -777,7 +797,7 @@ async def refund(
         )
         return await _record(session, record, order)
     action = await _refund_action(session, order_id)
-    message = f"Refunded {await _money(session, amount, captured.currency)}"
+    message = f"Refunded {_money(currencies, amount, captured.currency)}"
     await orders.transition(session, order_id, action, message=message, locked=order)
     return await _record(session, record, order)
 
@@ -805,7 +825,7 @@ async def cancel_authorization(
     authorization held is released (VOID's stock effect; nothing if the order's cancellation
     released it already)."""
     order = await _lock_order(session, order_id)
-    authorization = await _open_authorization(session, order_id, tx_id, "cancelled")
+    authorization, settings = await _open_authorization(session, order_id, tx_id, "cancelled")
     plugin = _supporting(authorization.gateway, Operation.VOID)
     before = OrderState.of(order)
     orders.require_allowed(before, OrderAction.VOID, ["orderId"])
@@ -814,7 +834,7 @@ async def cancel_authorization(
         authorization.reference,
         authorization.amount,
         authorization.currency,
-        await _settings_of(session, authorization.gateway),
+        settings,
     )
     result = await plugin.void(follow_up)
     record = _follow_up_record(authorization, Method.CANCEL, authorization.amount, result)
@@ -825,11 +845,9 @@ async def cancel_authorization(
     return await _record(session, record, order)
 
 
-async def _money(session: AsyncSession, amount: int, code: str) -> str:
-    row = await session.scalar(select(Currency).where(Currency.code == code))
-    if row is not None:
-        spec = currency_spec(row)
-    else:
+def _money(currencies: Mapping[str, CurrencySpec], amount: int, code: str) -> str:
+    spec = currencies.get(code)
+    if spec is None:
         _, fmt, places = default_spec(code)
         spec = CurrencySpec(code=code, format=fmt, decimal_places=places)
     return format_amount(amount, spec)

@@ -68,13 +68,15 @@ async def pay_order(ctx: Context, order_id: uuid.UUID, data: dict[str, Any]) -> 
 
 
 async def capture(ctx: Context, order_id: uuid.UUID, tx_id: uuid.UUID) -> Outcome:
-    return await ctx.written(payments.capture, order_id, tx_id)
+    specs = (await ctx.currencies()).every
+    return await ctx.written(payments.capture, order_id, tx_id, specs)
 
 
 async def refund(
     ctx: Context, order_id: uuid.UUID, tx_id: uuid.UUID, amount: int | None
 ) -> Outcome:
-    return await ctx.written(payments.refund, order_id, tx_id, amount)
+    specs = (await ctx.currencies()).every
+    return await ctx.written(payments.refund, order_id, tx_id, amount, specs)
 
 
 async def cancel(ctx: Context, order_id: uuid.UUID, tx_id: uuid.UUID) -> Outcome:

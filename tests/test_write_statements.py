@@ -114,16 +114,16 @@ async def test_order_and_payment_mutations_run_a_fixed_number_of_statements(
         # the products, number, order, lines, history event, order.created
         "orderCreate": 6,
         "orderPay (authorize)": 14,
-        # lock, the authorization, gateway settings, close it, the currency (for the event's
-        # message), transition, history event, the order's lines and its outbox event, the
-        # CAPTURE transaction
-        "transactionCapture": 10,
-        # lock, the capture, gateway settings, reserve the amount, what was captured and
-        # refunded in all, the currency, transition, history event, lines and outbox event,
+        # lock, the authorization with its gateway's settings, close it, transition, history
+        # event (its amount formatted with the kept currencies), the order's lines and its
+        # outbox event, the CAPTURE transaction
+        "transactionCapture": 8,
+        # lock, the capture with its gateway's settings, reserve the amount, what was
+        # captured and refunded in all, transition, history event, lines and outbox event,
         # the REFUND transaction
-        "transactionRefund": 11,
-        # lock, the authorization, gateway settings, close it, transition, history event,
-        # what it holds, 3 UPDATEs, their 3 stock.changed (one INSERT), the ledger, lines and
-        # outbox event, the stamp, the CANCEL transaction
-        "transactionCancel": 16,
+        "transactionRefund": 9,
+        # lock, the authorization with its gateway's settings, close it, transition, history
+        # event, what it holds, 3 UPDATEs, their 3 stock.changed (one INSERT), the ledger,
+        # lines and outbox event, the stamp, the CANCEL transaction
+        "transactionCancel": 15,
     }, repr(counts)
