@@ -291,15 +291,51 @@ async def cart_lines(
     session: AsyncSession, cart_id: uuid.UUID
 ) -> tuple[list[Line], dict[uuid.UUID, Product]]:
     """Every line of a cart, priced from the catalogue now, in one query; and its products."""
-    lines, products = [], {}
     rows = await session.execute(_LINES, {"cart_id": cart_id})
-    for item, product, rate, is_parent in rows.all():
+    return _priced(rows.all())
+
+
+def _priced(rows: Sequence[Any]) -> tuple[list[Line], dict[uuid.UUID, Product]]:
+    """Lines from rows of (cart item, product, tax rate, is parent), and their products."""
+    lines, products = [], {}
+    for item, product, rate, is_parent in rows:
         if product is not None:
             products[product.id] = product
             lines.append(product_line(product, item.quantity, rate, bool(is_parent), item.id))
         else:
             lines.append(custom_line(item.id, item.sku, item.name, item.price, item.quantity, rate))
     return lines, products
+
+
+_LOCKED_LINES = (
+    select(Cart.id, HAS_CODES, CartItem, Product, TaxBand.rate, IS_PARENT.label("is_parent"))
+    .select_from(Cart)
+    .join(CartItem, CartItem.cart_id == Cart.id)
+    .outerjoin(Product, Product.id == CartItem.product_id)
+    .outerjoin(TaxBand, TaxBand.id == _BAND_ID)
+    .where(
+        Cart.reference == bindparam("reference"),
+        Cart.updated_at >= bindparam("cutoff", type_=Cart.__table__.c.updated_at.type),  # type: ignore[attr-defined]
+    )
+    .order_by(CartItem.created_at, CartItem.id)
+    .with_for_update(of=Cart)
+)
+"""A live cart's lines as `_LINES` reads them, with the cart's id and whether codes were
+entered on it, the cart's row locked (PostgreSQL; SQLite writers are serial)."""
+
+
+async def locked_cart_lines(
+    session: AsyncSession, reference: str, ttl: timedelta
+) -> tuple[uuid.UUID, bool, list[Line]] | None:
+    """The live cart of `reference` locked until the transaction ends, in one query: its id,
+    whether codes were entered on it, and its lines priced now. None when it has no lines (or
+    does not exist, or expired: nothing is locked then)."""
+    values = {"reference": check_reference(reference), "cutoff": _cutoff(ttl)}
+    rows = (await session.execute(_LOCKED_LINES, values)).all()
+    if not rows:
+        return None
+    lines, _ = _priced([row[2:] for row in rows])
+    return rows[0][0], bool(rows[0][1]), lines
 
 
 async def contents_of(session: AsyncSession, cart: CartRow) -> CartContents:

@@ -741,17 +741,18 @@ async def checkout(
     session: AsyncSession, reference: str, ttl: timedelta, placement: Placement
 ) -> Order:
     """Turn a cart into an order in the caller's transaction, then delete the cart. The
-    cart row is locked first, so a cart checked out twice at once makes one order."""
-    try:
-        cart = await carts.existing_cart(session, reference, ttl)
-    except DomainError as error:
-        if error.code is not ErrorCode.NOT_FOUND:
-            raise
-        raise DomainError(ErrorCode.CART_EMPTY, "the cart is empty", ["reference"]) from error
-    entered = await promotions.entered_ids(session, cart.id) if cart.has_codes else []
-    lines, _ = await carts.cart_lines(session, cart.id)
+    cart row is locked as its lines are read, so a cart checked out twice at once makes one
+    order (the second finds it deleted: CART_EMPTY)."""
+    found = await carts.locked_cart_lines(session, reference, ttl)
+    if found is None:  # no lines: an existing cart's checkout reports every problem
+        cart = await carts.live_cart(session, reference, ttl)
+        if cart is None:
+            raise DomainError(ErrorCode.CART_EMPTY, "the cart is empty", ["reference"])
+        found = cart.id, cart.has_codes, []
+    cart_id, has_codes, lines = found
+    entered = await promotions.entered_ids(session, cart_id) if has_codes else []
     order = await place_order(session, lines, replace(placement, promotion_ids=entered))
-    await carts.delete_cart_by_id(session, cart.id)
+    await carts.delete_cart_by_id(session, cart_id)
     return order
 
 
