@@ -11,12 +11,23 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Update, bindparam, case, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Update,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events, versions  # noqa: F401  (versions: every write moves its stamps)
 from domain.errors import DomainError, ErrorCode
 from domain.pagination import Page, PageRequest, SortKey, paginate
+from models.base import new_id, utcnow
 from models.catalog import Product
 from models.inventory import StockTransaction
 from models.orders import OrderItem
@@ -125,7 +136,9 @@ async def move_stock(
     """One row of STOCK_RULES on one product, as one conditional UPDATE, recorded in the
     ledger and in the outbox (the UPDATE returns the new figures); the rule's error when its
     guard does not hold."""
-    record, change = await _update_stock(session, product_id, move, quantity, order_id)
+    entry, change = await _update_stock(session, product_id, move, quantity, order_id)
+    record = StockTransaction(**entry)
+    session.add(record)
     await events.emit_stock(session, *change)
     return record
 
@@ -136,9 +149,9 @@ async def _update_stock(
     move: StockMove,
     quantity: int,
     order_id: uuid.UUID | None,
-) -> tuple[StockTransaction, tuple[events.StockFigures, int]]:
-    """`move_stock` without its events: the ledger record, and the figures and how available
-    moved, for the outbox."""
+) -> tuple[dict[str, Any], tuple[events.StockFigures, int]]:
+    """`move_stock` without its records: the ledger row's values, and the figures and how
+    available moved, for the outbox."""
     rule = STOCK_RULES[move]
     result = await session.execute(
         _STOCK_UPDATES[move], {"product_id": product_id, "quantity": quantity}
@@ -149,11 +162,15 @@ async def _update_stock(
             raise DomainError(ErrorCode.NOT_FOUND, "no product with that id", ["productId"])
         message = rule.message.format(verb=move.value.lower(), quantity=quantity)
         raise DomainError(rule.error, message, list(rule.field))
-    record = StockTransaction(
-        product_id=product_id, action=rule.ledger.value, quantity=quantity, order_id=order_id
-    )
-    session.add(record)
-    return record, (events.StockFigures(product_id, *figures), rule.available * quantity)
+    entry = {
+        "id": new_id(),
+        "product_id": product_id,
+        "action": rule.ledger.value,
+        "quantity": quantity,
+        "order_id": order_id,
+        "created_at": utcnow(),
+    }
+    return entry, (events.StockFigures(product_id, *figures), rule.available * quantity)
 
 
 async def _move_each(
@@ -162,16 +179,18 @@ async def _move_each(
     """`move_stock` on each product of `units` (in id order, so that concurrent orders lock
     products in one order and never deadlock); the ledger rows and the stock.changed events
     are written together after the last UPDATE (one multi-row INSERT each)."""
-    changes = []
-    with session.no_autoflush:
-        for product_id, quantity in units.items():
-            _, change = await _update_stock(session, product_id, move, quantity, order_id)
-            changes.append(change)
-        await events.emit_stock_each(session, changes)
-    await session.flush()
+    entries, changes = [], []
+    for product_id, quantity in units.items():
+        entry, change = await _update_stock(session, product_id, move, quantity, order_id)
+        entries.append(entry)
+        changes.append(change)
+    if entries:
+        await session.execute(insert(LEDGER_TABLE), entries)  # Core: no objects to build
+    await events.emit_stock_each(session, changes)
 
 
 PRODUCT_TABLE = Product.__table__  # type: ignore[attr-defined]
+LEDGER_TABLE = StockTransaction.__table__  # type: ignore[attr-defined]
 FIGURES = tuple(
     PRODUCT_TABLE.c[name] for name in ("sku", "manage_stock", "stock_total", "stock_allocated")
 )

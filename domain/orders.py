@@ -27,7 +27,7 @@ from domain.pagination import Page, PageRequest, SortKey, paginate
 from domain.pricing import CurrencySpec, breakdown
 from domain.text import clean_sku, like_pattern
 from domain.validation import require_text
-from models.base import utcnow
+from models.base import new_id, utcnow
 from models.catalog import FieldDefinition, TaxBand
 from models.orders import Order, OrderCounter, OrderEvent, OrderItem
 from models.shipping import ShippingMethod
@@ -298,26 +298,29 @@ async def record_event(
     event_type: str,
     message: str,
     seq: int | None = None,
-) -> OrderEvent:
+) -> None:
     """Append to the order's history: one INSERT, numbered after the order's last event in
     the same statement (`seq` when the caller knows it: 0 for a new order). Call it with the
     order row locked (inside `transition`, or right after creating the order): (order_id,
     seq) is unique, so a racing writer fails loudly instead of interleaving."""
-    event = OrderEvent(order_id=order_id, seq=seq or 0, type=event_type, message=message)
-    row = {c: getattr(event, c) for c in ("id", "order_id", "type", "message", "at")}
+    row = {
+        "id": new_id(),
+        "order_id": order_id,
+        "type": event_type,
+        "message": message,
+        "at": utcnow(),
+    }
     if seq is None:
-        inserted = await session.execute(_APPEND_EVENT, row)
+        await session.execute(_APPEND_EVENT, row)
     else:
-        inserted = await session.execute(_INSERT_EVENT, {**row, "seq": seq})
-    event.seq = inserted.scalar_one()
-    return event
+        await session.execute(_INSERT_EVENT, {**row, "seq": seq})
 
 
 def _insert_history(seq: Any) -> Any:
     table = OrderEvent.__table__  # type: ignore[attr-defined]
     columns = ("id", "order_id", "type", "message", "at")
     binds = {c: bindparam(c, type_=table.c[c].type) for c in columns}
-    return table.insert().values(**binds, seq=seq).returning(table.c.seq)
+    return table.insert().values(**binds, seq=seq)
 
 
 def _next_seq() -> Any:
