@@ -126,10 +126,12 @@ def _postgres_search(
     return stmt.where(or_(matches, _sku_match(terms))), score
 
 
-def _sqlite_hits(terms: SearchTerms, status: str | None) -> Subquery:
+def _sqlite_hits(terms: SearchTerms, status: str | None, ranked: bool = True) -> Subquery:
     """(id, score) of the products matching in FTS5 (with bm25) and of the exact-SKU product;
     the FTS branch leaves that product out, so each product is there once. With `status`,
-    only products of that status (checked on product_search_row, not the product)."""
+    only products of that status (checked on product_search_row, not the product). Not
+    `ranked`: every FTS hit scores 0 (for counts and other sorts: SQLite computes a compound
+    subquery's columns even when unused, and bm25 is most of the time of a count of hits)."""
     sku_product = select(Product.id).where(_sku_match(terms))
     if status is not None:
         sku_product = sku_product.where(Product.status == status)
@@ -138,8 +140,9 @@ def _sqlite_hits(terms: SearchTerms, status: str | None) -> Subquery:
     ]
     if terms.words:
         bm25 = func.bm25(literal_column("product_search"), *SQLITE_COLUMN_WEIGHTS)
+        score = bm25 if ranked else literal(0.0, Double)
         fts_hits = (
-            select(_FTS_ROWS.c.product_id, bm25.label("score"))
+            select(_FTS_ROWS.c.product_id, score.label("score"))
             .select_from(_FTS.join(_FTS_ROWS, _FTS_ROWS.c.row == _FTS.c.rowid))
             .where(
                 literal_column("product_search").match(terms.fts5_query()),
@@ -152,9 +155,11 @@ def _sqlite_hits(terms: SearchTerms, status: str | None) -> Subquery:
     return union_all(*branches).subquery("search_hits")
 
 
-def _sqlite_search(stmt: Select[Any], terms: SearchTerms) -> tuple[Select[Any], ColumnElement[Any]]:
-    """Products joined to their hits."""
-    hits = _sqlite_hits(terms, None)
+def _sqlite_search(
+    stmt: Select[Any], terms: SearchTerms, ranked: bool
+) -> tuple[Select[Any], ColumnElement[Any]]:
+    """Products joined to their hits (scored by bm25 only when `ranked`)."""
+    hits = _sqlite_hits(terms, None, ranked)
     return stmt.join(hits, hits.c[0] == Product.id), hits.c.score
 
 
@@ -179,6 +184,8 @@ class ProductListing:
     scored: bool
     ids_only: bool = False
     """The statement selects (id, score) rows only: the page's products are read after."""
+    counted: Select[Any] | None = None
+    """The same rows without their rank, for the count (None: the statement itself)."""
 
 
 def product_listing(
@@ -202,15 +209,24 @@ def product_listing(
             SortKey(hits.c.score, lambda row: row.score),
             SortKey(hits.c.id, lambda row: row.id),
         ]
-        return ProductListing(select(hits), keys, sort, scored=True, ids_only=True)
-    stmt, score = (_sqlite_search if sqlite else _postgres_search)(stmt, terms)
-    if sort is not ProductSortField.RELEVANCE:
-        return ProductListing(stmt, product_sort_keys(sort), sort, scored=False)
+        counted = select(_sqlite_hits(terms, status, ranked=False))
+        return ProductListing(select(hits), keys, sort, True, ids_only=True, counted=counted)
+    relevance = sort is ProductSortField.RELEVANCE
+    counted = None
+    if sqlite:
+        searched, score = _sqlite_search(stmt, terms, ranked=relevance)
+        if relevance:
+            counted = _sqlite_search(stmt, terms, ranked=False)[0]
+    else:
+        searched, score = _postgres_search(stmt, terms)
+    if not relevance:
+        return ProductListing(searched, product_sort_keys(sort), sort, scored=False)
     keys = [
         SortKey(score, lambda row: row.score),
         SortKey(Product.id, lambda row: row[0].id),
     ]
-    return ProductListing(stmt.add_columns(score.label("score")), keys, sort, scored=True)
+    scored = searched.add_columns(score.label("score"))
+    return ProductListing(scored, keys, sort, scored=True, counted=counted)
 
 
 async def page_of_products(
@@ -219,6 +235,8 @@ async def page_of_products(
     page = await paginate(
         session, listing.statement, listing.keys, descending, request, scalars=not listing.scored
     )
+    if listing.counted is not None:
+        page.filtered = listing.counted
     if listing.ids_only:
         ids = [row.id for row in page.items]
         rows = await session.scalars(select(Product).where(Product.id.in_(ids)))

@@ -9,10 +9,11 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import insert, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
 from domain import versions
-from domain.catalog import ProductQuery
+from domain.catalog import ProductQuery, ProductSortField
 from domain.pagination import PageRequest
 from domain.search import page_of_products, product_listing
 from models.base import utcnow
@@ -147,6 +148,41 @@ async def test_search_combines_with_every_filter(api: Api) -> None:
         products(filter: {search: $search}) { edges { node { sku } } } } }"""
     data = await api.storefront(in_category, {"search": "desk"})
     assert [e["node"]["sku"] for e in data["category"]["products"]["edges"]] == ["L1"]
+
+
+async def test_search_counts_equal_the_products_found_and_rank_only_to_order(api: Api) -> None:
+    """totalCount of every kind of search listing is the number of products it lists; on
+    SQLite neither a count nor a listing in another order computes bm25 (per hit, most of
+    the time of a count of thousands of hits)."""
+    await _shop_of_lamps(api)
+    cases: list[dict[str, Any]] = [
+        {"filter": {"search": "lamp"}},  # RELEVANCE, storefront: hits ranked alone
+        {"filter": {"search": "L-1"}},  # the whole-SKU branch
+        {"filter": {"search": "lamp", "priceMin": 200}},  # RELEVANCE joined to products
+        {"filter": {"search": "lamp"}, "sortBy": {"field": "PRICE"}},
+        {"filter": {"search": "nothing"}},
+    ]
+    for variables in cases:
+        data = await api.storefront(PRODUCTS, {"first": 100, **variables})
+        products = data["products"]
+        assert products["totalCount"] == len(products["edges"]), variables
+    for query, sort in (
+        (ProductQuery(search="lamp"), None),
+        (ProductQuery(search="lamp", price_min=200), None),
+        (ProductQuery(search="lamp"), ProductSortField.PRICE),
+    ):
+        listing = product_listing(query, sort, storefront=True, sqlite=True)
+        counted = listing.counted if listing.counted is not None else listing.statement
+        assert "bm25" not in str(counted.compile(dialect=sqlite.dialect()))
+        ranked = "bm25" in str(listing.statement.compile(dialect=sqlite.dialect()))
+        assert ranked == (sort is None)
+
+
+async def _shop_of_lamps(api: Api) -> None:
+    for i in range(5):
+        await create_product(api, f"L-{i}", name=f"Lamp {i}", price=100 * i)
+    await create_product(api, "D-1", name="Draft lamp", status="DRAFT")
+    await create_product(api, "C-1", name="Chair")
 
 
 async def test_drafts_are_never_found_by_storefronts(api: Api) -> None:
