@@ -3,7 +3,16 @@ input's index in every error path, admins only, at most 500 inputs, statements b
 
 from typing import Any
 
+import strawberry
+from strawberry.annotation import StrawberryAnnotation
+from strawberry.types.arguments import convert_argument
+
 from models.engine import StatementCounter
+from models.settings import Settings
+from schema import build_schema
+from schema.base import input_data
+from schema.catalog.enums import ProductStatus
+from schema.catalog.inputs import ImageInput, ProductInput
 from tests.catalog_helpers import (
     PRODUCT_CREATE,
     PRODUCTS,
@@ -106,3 +115,48 @@ async def test_bulk_statements_do_not_grow_with_the_batch(api: Api) -> None:
 
     small = await statements("S", 2)
     assert await statements("L", 60) <= small + 4  # insertmanyvalues batches, not per product
+
+
+def test_product_inputs_convert_as_strawberry_converts_them() -> None:
+    """schema.base.quick_input (ProductInput, ImageInput): the fields sent, each converted as
+    Strawberry's own conversion would (enums, IDs, lists, nested inputs, JSON, nulls), the
+    others UNSET; the SDL is the committed one (test_schema_guard)."""
+    schema = build_schema(Settings(database_url="sqlite+aiosqlite://"))
+    inputs = StrawberryAnnotation(list[ProductInput]).resolve()
+    sent = {
+        "sku": "L-1",
+        "name": "Lamp",
+        "status": ProductStatus.LIVE,
+        "price": 1000,
+        "salePrice": None,
+        "categoryIds": ["Q2F0ZWdvcnk6MQ=="],
+        "images": [{"url": "https://img.example/1.jpg", "alt": None}],
+        "customFields": {"origin": "PT", "tags": [1, 2]},
+        "manageStock": True,
+        "stock": 5,
+    }
+    converted = convert_argument(
+        [sent, {"sku": "L-2"}],
+        inputs,
+        schema.schema_converter.scalar_registry,
+        schema.config,
+    )
+    assert isinstance(converted, list)
+    first, second = converted
+    assert isinstance(first, ProductInput)
+    assert isinstance(first.images[0], ImageInput)
+    assert input_data(first) == {
+        "sku": "L-1",
+        "name": "Lamp",
+        "status": ProductStatus.LIVE,
+        "price": 1000,
+        "sale_price": None,
+        "category_ids": ["Q2F0ZWdvcnk6MQ=="],
+        "images": [{"url": "https://img.example/1.jpg", "alt": None}],
+        "custom_fields": {"origin": "PT", "tags": [1, 2]},
+        "manage_stock": True,
+        "stock": 5,
+    }
+    assert first.category_ids is not sent["categoryIds"]  # lists are copied, as Strawberry does
+    assert input_data(second) == {"sku": "L-2"}
+    assert second.description is strawberry.UNSET

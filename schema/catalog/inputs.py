@@ -8,7 +8,7 @@ from strawberry.scalars import JSON
 
 from domain.catalog import ProductQuery
 from resolvers.ids import decode_id
-from schema.base import SortDirection, described
+from schema.base import SortDirection, described, quick_input
 from schema.catalog.enums import CustomFieldEntity, CustomFieldType, ProductSortField, ProductStatus
 
 
@@ -58,12 +58,14 @@ SlugArg = described(str | None, "Its slug (give exactly one key).")
 SkuArg = described(str | None, "Its SKU, exact (give exactly one key).")
 
 
+@quick_input
 @strawberry.input(description="A product image.")
 class ImageInput:
     url: str = strawberry.field(description="An http(s) URL.")
     alt: str | None = strawberry.field(default=None, description="Alternative text.")
 
 
+@quick_input
 @strawberry.input(
     description=(
         "A product's fields. On create `sku`, `name` and `price` are required and `slug` "
