@@ -69,6 +69,8 @@ class Page(Generic[T]):
     has_previous_page: bool
     filtered: Select[Any]
     """Every row matching the filters, unordered and unbounded (for the count)."""
+    total: int | None = None
+    """The count, when the page's own statement gave it (count_statement is then not run)."""
 
     @property
     def count_statement(self) -> Select[Any]:

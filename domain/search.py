@@ -186,6 +186,9 @@ class ProductListing:
     """The statement selects (id, score) rows only: the page's products are read after."""
     counted: Select[Any] | None = None
     """The same rows without their rank, for the count (None: the statement itself)."""
+    windowed: bool = False
+    """The statement's rows carry `total`, the count of every row (a window over the rows it
+    ranks anyway): a first page needs no count statement."""
 
 
 def product_listing(
@@ -225,8 +228,14 @@ def product_listing(
         SortKey(score, lambda row: row.score),
         SortKey(Product.id, lambda row: row[0].id),
     ]
-    scored = searched.add_columns(score.label("score"))
-    return ProductListing(scored, keys, sort, scored=True, counted=counted)
+    if sqlite:
+        scored = searched.add_columns(score.label("score"))
+        return ProductListing(scored, keys, sort, scored=True, counted=counted)
+    # PostgreSQL reads every hit's row to rank it: the count comes with it, instead of a
+    # second statement reading them all again (a bitmap heap scan of ~5k blocks for 10k hits)
+    total = func.count().over().label("total")
+    scored = searched.add_columns(score.label("score"), total)
+    return ProductListing(scored, keys, sort, scored=True, windowed=True)
 
 
 async def page_of_products(
@@ -237,6 +246,11 @@ async def page_of_products(
     )
     if listing.counted is not None:
         page.filtered = listing.counted
+    if listing.windowed and not (request.after or request.before):  # a cursor narrows the rows
+        if page.items:
+            page.total = page.items[0].total
+        elif not page.has_next_page:  # (first: 0 lists none of the rows there are)
+            page.total = 0
     if listing.ids_only:
         ids = [row.id for row in page.items]
         rows = await session.scalars(select(Product).where(Product.id.in_(ids)))

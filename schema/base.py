@@ -244,6 +244,8 @@ class Connection(Generic[T]):
 
     @strawberry.field(description="How many items match, over all pages.")
     async def total_count(self, info: StrawberryInfo) -> int:
+        if self.page.total is not None:
+            return self.page.total
         async with info.context.read() as session:
             return int(await session.scalar(self.page.count_statement) or 0)
 

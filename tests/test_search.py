@@ -18,7 +18,7 @@ from domain.pagination import PageRequest
 from domain.search import page_of_products, product_listing
 from models.base import utcnow
 from models.catalog import Product
-from models.engine import Database
+from models.engine import Database, StatementCounter
 from models.migrate import alembic_config
 from tests.catalog_helpers import (
     PRODUCT_DELETE,
@@ -176,6 +176,30 @@ async def test_search_counts_equal_the_products_found_and_rank_only_to_order(api
         assert "bm25" not in str(counted.compile(dialect=sqlite.dialect()))
         ranked = "bm25" in str(listing.statement.compile(dialect=sqlite.dialect()))
         assert ranked == (sort is None)
+
+
+async def test_a_relevance_page_on_postgresql_counts_in_its_own_statement(
+    api: Api, db: Database
+) -> None:
+    """PostgreSQL reads every hit to rank it, so the first page of a RELEVANCE search carries
+    the count (a window): totalCount adds no statement there. Pages after a cursor (the
+    window would count only the rows after it), `first: 0` and SQLite count apart; every
+    way gives the same total."""
+    await _shop_of_lamps(api)
+    uncounted_query = PRODUCTS.replace("totalCount", "")
+    variables: dict[str, Any] = {"first": 2, "filter": {"search": "lamp"}}
+    await api.admin(uncounted_query, variables)  # the token and reference data cached
+    with StatementCounter() as counted:  # (admins: no response cache)
+        first = (await api.admin(PRODUCTS, variables))["products"]
+    with StatementCounter() as uncounted:
+        await api.admin(uncounted_query, variables)
+    assert counted.count - uncounted.count == (1 if db.is_sqlite else 0)
+    after = {**variables, "after": first["pageInfo"]["endCursor"]}
+    second = (await api.admin(PRODUCTS, after))["products"]
+    none = (await api.admin(PRODUCTS, {**variables, "first": 0}))["products"]
+    nothing = await api.admin(PRODUCTS, {"first": 2, "filter": {"search": "zzqxw"}})
+    assert first["totalCount"] == second["totalCount"] == none["totalCount"] == 6
+    assert nothing["products"]["totalCount"] == 0
 
 
 async def _shop_of_lamps(api: Api) -> None:
