@@ -199,7 +199,7 @@ def product_listing(
     terms = SearchTerms.parse(query.search)
     if sort is None or (sort is ProductSortField.RELEVANCE and terms is None):
         sort = ProductSortField.RELEVANCE if terms else ProductSortField.NAME
-    stmt = select(Product).where(*product_conditions(query, storefront))
+    stmt = select(Product).where(*product_conditions(query, storefront, sqlite))
     if terms is None:
         return ProductListing(stmt, product_sort_keys(sort), sort, scored=False)
     plain, status = _only_status(query, storefront)

@@ -145,9 +145,11 @@ async def products(
     descending: bool,
     request: PageRequest,
 ) -> Page[Product]:
-    listing = search.product_listing(query, sort, not ctx.is_admin, ctx.db.is_sqlite)
-    _check_cursors(request, listing.sort)
     async with ctx.read() as session:
+        if ctx.db.is_sqlite:
+            query = await catalog.plan_membership(session, query)
+        listing = search.product_listing(query, sort, not ctx.is_admin, ctx.db.is_sqlite)
+        _check_cursors(request, listing.sort)
         return await search.page_of_products(session, listing, descending, request)
 
 

@@ -4,7 +4,11 @@ neither skip nor repeat, and a constant number of SQL statements whatever the pa
 import time
 from typing import Any
 
+import pytest
+import sqlalchemy
+
 from domain import catalog, tax_bands
+from domain.search import product_listing
 from models.catalog import Brand, Collection
 from models.engine import Database, StatementCounter
 from tests.catalog_helpers import (
@@ -283,3 +287,74 @@ async def test_listing_statement_count_does_not_grow_with_page_size(api: Api, db
         await api.storefront(LISTING, {"first": 20})
     per_request_ms = (time.perf_counter() - started) * 100
     print(f"\n20-item listing: {small} SQL statements, {per_request_ms:.1f} ms per request")
+
+
+async def _every_sku(api: Api, filter: dict[str, Any], sort: dict[str, str]) -> list[str]:
+    """Every SKU of a listing, read 4 at a time (cursor after cursor)."""
+    skus: list[str] = []
+    after = None
+    while True:
+        variables = {"first": 4, "after": after, "filter": filter, "sortBy": sort}
+        page = (await api.storefront(PRODUCTS, variables))["products"]
+        skus += [e["node"]["sku"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return skus
+        after = page["pageInfo"]["endCursor"]
+
+
+MEMBERSHIP_FILTERS: list[dict[str, Any]] = [
+    {"categorySlug": "clothing"},
+    {"categorySlug": "clothing", "includeSubcategories": False},
+    {"categorySlug": "cat-1"},
+    {"collectionSlug": "summer"},
+    {"categorySlug": "cat-2", "collectionSlug": "summer", "priceMax": 120},
+    {"categorySlug": "nowhere"},
+]
+
+
+async def test_membership_filters_list_the_same_products_read_either_way(
+    api: Api, db: Database, monkeypatch: Any
+) -> None:
+    """A category or collection filter reads the linked products first, or (SQLite, many
+    links) tests membership while walking the sort order: both list the same pages."""
+    await _seed_listing(db, 30)
+    sorts = [{"field": "NAME", "direction": "ASC"}, {"field": "PRICE", "direction": "DESC"}]
+    monkeypatch.setattr(catalog, "WALK_IN_ORDER_LINKS", 10_000)
+    from_links = [await _every_sku(api, f, s) for f in MEMBERSHIP_FILTERS for s in sorts]
+    monkeypatch.setattr(catalog, "WALK_IN_ORDER_LINKS", 1)
+    walked = [await _every_sku(api, f, s) for f in MEMBERSHIP_FILTERS for s in sorts]
+    assert walked == from_links
+    assert [len(skus) for skus in from_links[:8:2]] == [30, 30, 10, 30]
+    assert from_links[-1] == []
+
+
+async def _plan(db: Database, query: catalog.ProductQuery) -> str:
+    listing = product_listing(query, catalog.ProductSortField.NAME, True, sqlite=True)
+    stmt = listing.statement.order_by(*(k.column for k in listing.keys)).limit(21)
+    compiled = stmt.compile(db.read_engine, compile_kwargs={"literal_binds": True})
+    async with db.reader() as session:
+        rows = await session.execute(sqlalchemy.text(f"EXPLAIN QUERY PLAN {compiled}"))
+        return " | ".join(row[3] for row in rows)
+
+
+async def test_sqlite_plans_a_category_page_from_its_links_or_by_walking_the_order(
+    db: Database,
+) -> None:
+    """SQLite's planner left to itself scans the whole link table for a category page (100 ms
+    at 100k products); a few links are read through their index, many by walking the name
+    index and looking each product's link up."""
+    if not db.is_sqlite:
+        pytest.skip("SQLite's planner")
+    await _seed_listing(db, 3)
+    async with db.reader() as session:
+        planned = await catalog.plan_membership(
+            session, catalog.ProductQuery(category_slug="cat-1")
+        )
+    assert not planned.walk_in_order
+    from_links = await _plan(db, planned)
+    assert "SCAN product_category" not in from_links
+    assert "ix_product_category_category (category_id=?)" in from_links
+    walked = await _plan(db, catalog.ProductQuery(category_slug="cat-1", walk_in_order=True))
+    assert "USING INDEX ix_product_status_name (status=?)" in walked
+    assert "SEARCH product_category USING" in walked  # each product's links looked up
+    assert "SCAN product_category" not in walked
