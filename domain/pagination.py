@@ -17,8 +17,12 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 T = TypeVar("T")
+PageRows = Callable[[Subquery, bool], Select[Any]]
+"""Reads a page's rows from its bounded, ordered, limited statement (as a subquery), in the
+same order (the bool: descending); see `paginate`."""
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
@@ -124,8 +128,12 @@ async def paginate(
     descending: bool,
     request: PageRequest,
     scalars: bool = True,
+    page_rows: PageRows | None = None,
 ) -> Page[Any]:
-    """One page of `stmt`, ordered by `keys` (the last must be unique, e.g. the primary key)."""
+    """One page of `stmt`, ordered by `keys` (the last must be unique, e.g. the primary key).
+    With `page_rows`, `stmt` selects narrow rows (the keys) that `page_rows` turns into the
+    page's rows in the same statement: wide rows are then read for the page only, not for
+    every row sorted (`keys` then read the values from `page_rows`' rows)."""
     unbounded = stmt
     if request.after:
         stmt = stmt.where(_bound(keys, request.after, greater=not descending))
@@ -134,7 +142,10 @@ async def paginate(
     reverse = descending != request.backwards
     order = [k.column.desc() if reverse else k.column.asc() for k in keys]
     size = request.size
-    result = await session.execute(stmt.order_by(*order).limit(size + 1))
+    limited = stmt.order_by(*order).limit(size + 1)
+    if page_rows is not None:
+        limited = page_rows(limited.subquery("page"), reverse)
+    result = await session.execute(limited)
     rows = list(result.scalars() if scalars else result)
     has_more = len(rows) > size
     rows = rows[:size]

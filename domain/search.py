@@ -46,7 +46,7 @@ from sqlalchemy.sql.selectable import Subquery
 
 from domain.catalog import ProductQuery, ProductSortField, product_conditions, product_sort_keys
 from domain.errors import DomainError, ErrorCode
-from domain.pagination import Page, PageRequest, SortKey, paginate
+from domain.pagination import Page, PageRequest, PageRows, SortKey, paginate
 from domain.text import MAX_SEARCH_CHARS
 from models.catalog import Product
 
@@ -175,15 +175,17 @@ def _only_status(query: ProductQuery, storefront: bool) -> tuple[bool, str | Non
 
 @dataclass(frozen=True)
 class ProductListing:
-    """A product listing's statement and keyset sort keys. `scored` statements select
-    (Product, score) rows: the score is a sort key."""
+    """A product listing's statement and keyset sort keys. A `scored` statement selects the
+    narrow (id, score) rows of every match, ranked and limited, and `page_rows` reads the
+    page's products from them in the same statement: the wide product rows are read for the
+    page only, never for every hit ranked (PostgreSQL: a window over 10k wide rows spilled to
+    disk; 33 -> 16 ms for a 10k-hit prefix search at 100k products)."""
 
     statement: Select[Any]
     keys: list[SortKey]
     sort: ProductSortField
     scored: bool
-    ids_only: bool = False
-    """The statement selects (id, score) rows only: the page's products are read after."""
+    page_rows: PageRows | None = None
     counted: Select[Any] | None = None
     """The same rows without their rank, for the count (None: the statement itself)."""
     windowed: bool = False
@@ -191,30 +193,65 @@ class ProductListing:
     ranks anyway): a first page needs no count statement."""
 
 
+def _with_products(windowed: bool) -> PageRows:
+    """The page's (Product, score[, total]) rows from its ranked (id, score[, total]) rows."""
+
+    def page_rows(page: Subquery, descending: bool) -> Select[Any]:
+        columns: list[Any] = [Product, page.c.score, *([page.c.total] if windowed else [])]
+        order = (page.c.score, page.c.id)
+        return (
+            select(*columns)
+            .join(page, page.c.id == Product.id)
+            .order_by(*(c.desc() if descending else c.asc() for c in order))
+        )
+
+    return page_rows
+
+
+def _scored(
+    ranked: Select[Any], keys: list[SortKey], counted: Select[Any] | None, windowed: bool
+) -> ProductListing:
+    """A RELEVANCE listing of the narrow `ranked` rows (see ProductListing)."""
+    return ProductListing(
+        ranked,
+        keys,
+        ProductSortField.RELEVANCE,
+        scored=True,
+        page_rows=_with_products(windowed),
+        counted=counted,
+        windowed=windowed,
+    )
+
+
 def product_listing(
-    query: ProductQuery, sort: ProductSortField | None, storefront: bool, sqlite: bool
+    query: ProductQuery,
+    sort: ProductSortField | None,
+    storefront: bool,
+    sqlite: bool,
+    with_total: bool = True,
 ) -> ProductListing:
     """The listing of `query` in `sort` order (None: RELEVANCE with a search, else NAME;
-    RELEVANCE without a search is NAME)."""
+    RELEVANCE without a search is NAME). Not `with_total`: the caller does not want the
+    count, so PostgreSQL ranks without a window counting the hits."""
     terms = SearchTerms.parse(query.search)
     if sort is None or (sort is ProductSortField.RELEVANCE and terms is None):
         sort = ProductSortField.RELEVANCE if terms else ProductSortField.NAME
     stmt = select(Product).where(*product_conditions(query, storefront, sqlite))
     if terms is None:
         return ProductListing(stmt, product_sort_keys(sort), sort, scored=False)
+    relevance = sort is ProductSortField.RELEVANCE
     plain, status = _only_status(query, storefront)
-    if sqlite and plain and sort is ProductSortField.RELEVANCE:
-        # The common storefront search: rank and page the hits alone (product_search_row
-        # knows each product's status), then read the page's 20 products, instead of joining
-        # every hit's product row before sorting (measured: 2-3x less time at 5k+ hits).
+    if sqlite and plain and relevance:
+        # The common storefront search: rank the hits alone (product_search_row knows each
+        # product's status), never joining every hit's product row before sorting (measured:
+        # 2-3x less time at 5k+ hits).
         hits = _sqlite_hits(terms, status)
         keys = [
             SortKey(hits.c.score, lambda row: row.score),
-            SortKey(hits.c.id, lambda row: row.id),
+            SortKey(hits.c.id, lambda row: row[0].id),
         ]
         counted = select(_sqlite_hits(terms, status, ranked=False))
-        return ProductListing(select(hits), keys, sort, True, ids_only=True, counted=counted)
-    relevance = sort is ProductSortField.RELEVANCE
+        return _scored(select(hits), keys, counted, windowed=False)
     counted = None
     if sqlite:
         searched, score = _sqlite_search(stmt, terms, ranked=relevance)
@@ -228,21 +265,26 @@ def product_listing(
         SortKey(score, lambda row: row.score),
         SortKey(Product.id, lambda row: row[0].id),
     ]
-    if sqlite:
-        scored = searched.add_columns(score.label("score"))
-        return ProductListing(scored, keys, sort, scored=True, counted=counted)
-    # PostgreSQL reads every hit's row to rank it: the count comes with it, instead of a
-    # second statement reading them all again (a bitmap heap scan of ~5k blocks for 10k hits)
-    total = func.count().over().label("total")
-    scored = searched.add_columns(score.label("score"), total)
-    return ProductListing(scored, keys, sort, scored=True, windowed=True)
+    columns: list[Any] = [Product.id.label("id"), score.label("score")]
+    # PostgreSQL reads every hit's row to rank it: the count comes with it (a window over the
+    # narrow rows), instead of a second statement reading them all again
+    windowed = not sqlite and with_total
+    if windowed:
+        columns.append(func.count().over().label("total"))
+    return _scored(searched.with_only_columns(*columns), keys, counted, windowed)
 
 
 async def page_of_products(
     session: AsyncSession, listing: ProductListing, descending: bool, request: PageRequest
 ) -> Page[Product]:
     page = await paginate(
-        session, listing.statement, listing.keys, descending, request, scalars=not listing.scored
+        session,
+        listing.statement,
+        listing.keys,
+        descending,
+        request,
+        scalars=not listing.scored,
+        page_rows=listing.page_rows,
     )
     if listing.counted is not None:
         page.filtered = listing.counted
@@ -251,11 +293,6 @@ async def page_of_products(
             page.total = page.items[0].total
         elif not page.has_next_page:  # (first: 0 lists none of the rows there are)
             page.total = 0
-    if listing.ids_only:
-        ids = [row.id for row in page.items]
-        rows = await session.scalars(select(Product).where(Product.id.in_(ids)))
-        by_id = {row.id: row for row in rows}  # same read transaction: every id is there
-        page.items = [by_id[pk] for pk in ids]
-    elif listing.scored:
+    if listing.scored:
         page.items = [row[0] for row in page.items]
     return page

@@ -144,11 +144,15 @@ async def products(
     sort: catalog.ProductSortField | None,
     descending: bool,
     request: PageRequest,
+    with_total: bool = True,
 ) -> Page[Product]:
+    """A page of products; `with_total`: the caller will ask for the count."""
+    with_total = with_total and not (request.after or request.before)  # (counted apart)
     async with ctx.read() as session:
         if ctx.db.is_sqlite:
             query = await catalog.plan_membership(session, query)
-        listing = search.product_listing(query, sort, not ctx.is_admin, ctx.db.is_sqlite)
+        storefront, sqlite = not ctx.is_admin, ctx.db.is_sqlite
+        listing = search.product_listing(query, sort, storefront, sqlite, with_total)
         _check_cursors(request, listing.sort)
         return await search.page_of_products(session, listing, descending, request)
 

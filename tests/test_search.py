@@ -202,6 +202,31 @@ async def test_a_relevance_page_on_postgresql_counts_in_its_own_statement(
     assert nothing["products"]["totalCount"] == 0
 
 
+async def test_a_relevance_page_reads_its_products_in_the_statement_that_ranks(
+    api: Api, db: Database
+) -> None:
+    """A RELEVANCE page ranks narrow (id, score) rows and reads the product rows of the page
+    only, in the same statement: a search page runs as many statements as the same page
+    without a search, with or without other filters, on both databases; PostgreSQL counts
+    with a window only when totalCount is asked."""
+    await _shop_of_lamps(api)
+    uncounted_query = PRODUCTS.replace("totalCount", "")
+    await api.admin(uncounted_query, {"first": 2})  # the token and reference data cached
+    counts = []
+    for filter in (None, {"search": "lamp"}, {"search": "lamp", "priceMin": 100}):
+        with StatementCounter() as counter:
+            data = await api.admin(uncounted_query, {"first": 2, "filter": filter})
+        assert len(data["products"]["edges"]) == 2
+        counts.append(counter.count)
+    assert counts[0] == counts[1] == counts[2], counts
+    for query in (ProductQuery(search="lamp"), ProductQuery(search="lamp", price_min=100)):
+        for with_total in (False, True):
+            listing = product_listing(query, None, True, db.is_sqlite, with_total)
+            names = [c.name for c in listing.statement.selected_columns]
+            windowed = with_total and not db.is_sqlite
+            assert names == ["id", "score", *(["total"] if windowed else [])]
+
+
 async def _shop_of_lamps(api: Api) -> None:
     for i in range(5):
         await create_product(api, f"L-{i}", name=f"Lamp {i}", price=100 * i)

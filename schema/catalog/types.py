@@ -244,8 +244,9 @@ async def product_connection(
     query = (filter or ProductFilter()).query(**scope)
     field = sort_by.field if sort_by else None  # None: the default order (domain/search.py)
     descending = sort_by is not None and sort_by.direction is SortDirection.DESC
-    page = await resolve.products(info.context, query, field, descending, request)
     inside = [s for f in info.selected_fields for s in f.selections]
+    counted = selects(inside, ("totalCount",))
+    page = await resolve.products(info.context, query, field, descending, request, counted)
     if selects(inside, ("edges", "node", "categories")):
         await resolve.prefetch_categories(info.context, [r.id for r in page.items])
     return Connection.of(page, Product.of)
