@@ -24,13 +24,13 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy import Row, and_, delete, exists, func, select, text, update
 from sqlalchemy import event as orm_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
@@ -85,7 +85,17 @@ class Schedule:
 # --- fan-out --------------------------------------------------------------------------------
 
 
-def _wanted(webhooks: Sequence[Webhook], event: Event) -> list[Webhook]:
+_BATCH = (
+    select(Event.id, Event.type, Event.object_id, Event.sequence, Event.created_at)
+    .where(Event.dispatched_at.is_(None))
+    .order_by(Event.created_at, Event.sequence)
+    .limit(FAN_OUT_BATCH)
+)
+"""The next events to fan out: what their deliveries need (not their data)."""
+_ENABLED = select(Webhook.id, Webhook.events).where(Webhook.enabled)
+
+
+def _wanted(webhooks: Sequence[Row[Any]], event: Row[Any]) -> list[Row[Any]]:
     return [w for w in webhooks if event.type in w.events]
 
 
@@ -103,17 +113,10 @@ async def fan_out(db: Database) -> int:
     async with db.transaction() as session:
         if not await _fan_out_lock(session):
             return 0
-        batch = (
-            await session.scalars(
-                select(Event)
-                .where(Event.dispatched_at.is_(None))
-                .order_by(Event.created_at, Event.sequence)
-                .limit(FAN_OUT_BATCH)
-            )
-        ).all()
+        batch = (await session.execute(_BATCH)).all()
         if not batch:
             return 0
-        webhooks = (await session.scalars(select(Webhook).where(Webhook.enabled))).all()
+        webhooks = (await session.execute(_ENABLED)).all()
         rows = [
             {
                 "id": uuid.uuid4(),
@@ -392,20 +395,24 @@ _EMITTED = "outbox_emitted"
 
 @events.after_emit
 async def _note_emitted(session: AsyncSession, event: events.Emitted) -> None:
-    session.info[_EMITTED] = True
+    if event.type in events.WEBHOOK_TYPES:  # the others are written dispatched
+        session.info[_EMITTED] = True
 
 
 @orm_event.listens_for(Session, "after_commit")
 def _wake_after_commit(session: Session) -> None:
-    """A commit that emitted events wakes this process's worker (other processes poll)."""
+    """A commit that emitted events to fan out wakes this process's worker (other processes
+    poll)."""
     if session.info.pop(_EMITTED, False):
         for waiter in _wake:
             waiter.set()
 
 
 async def delivery_worker(db: Database, settings: Settings) -> None:
-    """Background job: fan out, deliver, prune; sleeps `webhook_poll_interval_seconds` when idle
-    (woken at once by a commit with events in this process)."""
+    """Background job: fan out, deliver, prune; sleeps `webhook_poll_interval_seconds` when idle.
+    A commit with events in this process wakes it; it then gathers the commits of the next
+    `webhook_gather_seconds` into the same round (one round per commit cost a checkout flow
+    as much CPU as its requests)."""
     schedule = Schedule.of(settings)
     retention = timedelta(days=settings.webhook_retention_days)
     wake = asyncio.Event()
@@ -414,23 +421,37 @@ async def delivery_worker(db: Database, settings: Settings) -> None:
     async with new_client() as client:
         try:
             while True:
-                busy = False
+                wake.clear()  # a commit during the round wakes the next one
+                busy = await _round(db, schedule, client)
+                if last_prune is None or utcnow() - last_prune >= PRUNE_EVERY:
+                    last_prune = utcnow()
+                    await _guarded(prune(db, retention))
+                if busy:
+                    continue
                 try:
-                    busy = await fan_out(db) > 0
-                    busy = await deliver_due(db, schedule, client) > 0 or busy
-                    if last_prune is None or utcnow() - last_prune >= PRUNE_EVERY:
-                        last_prune = utcnow()
-                        await prune(db, retention)
-                except Exception as error:
-                    if not database_unavailable(error):
-                        log.exception("the webhook delivery round failed; it will run again")
-                    else:
-                        log.warning("webhook delivery found the database unavailable: %s", error)
-                if not busy:
-                    wake.clear()
-                    try:
-                        await asyncio.wait_for(wake.wait(), settings.webhook_poll_interval_seconds)
-                    except TimeoutError:
-                        pass
+                    await asyncio.wait_for(wake.wait(), settings.webhook_poll_interval_seconds)
+                except TimeoutError:
+                    continue
+                await asyncio.sleep(settings.webhook_gather_seconds)
         finally:
             _wake.remove(wake)
+
+
+async def _round(db: Database, schedule: Schedule, client: httpx.AsyncClient) -> bool:
+    """Fan out, then deliver what is due; whether more may be waiting at once (a full fan-out
+    batch, or deliveries sent: an object's next one may now be due)."""
+    dispatched = await _guarded(fan_out(db))
+    sent = await _guarded(deliver_due(db, schedule, client))
+    return dispatched >= FAN_OUT_BATCH or sent > 0
+
+
+async def _guarded(step: Coroutine[Any, Any, int | None]) -> int:
+    """A step's result; 0 when it failed (logged: the worker goes on, and tries again)."""
+    try:
+        return await step or 0
+    except Exception as error:
+        if not database_unavailable(error):
+            log.exception("the webhook delivery round failed; it will run again")
+        else:
+            log.warning("webhook delivery found the database unavailable: %s", error)
+        return 0

@@ -94,7 +94,7 @@ def _insert_event() -> Insert:
     last = select(func.coalesce(func.max(table.c.sequence), 0) + 1).where(
         table.c.object_id == bindparam("of_object", type_=table.c.object_id.type)
     )
-    columns = ("id", "type", "object_kind", "object_id", "data", "created_at")
+    columns = ("id", "type", "object_kind", "object_id", "data", "created_at", "dispatched_at")
     binds = {name: bindparam(name, type_=table.c[name].type) for name in columns}
     return (
         insert(table)
@@ -121,6 +121,18 @@ def _event_values(
     }
 
 
+def _params(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`_INSERT_EVENT`'s parameters for an event's values."""
+    at = dispatched_at(values["type"], values["created_at"])
+    return {**values, "of_object": values["object_id"], "dispatched_at": at}
+
+
+def dispatched_at(type_: str, now: datetime) -> datetime | None:
+    """An event no webhook can ask for (`stock.changed`, for subscriptions only) is written as
+    dispatched: the delivery worker has nothing to fan out for it (and is not woken)."""
+    return None if type_ in WEBHOOK_TYPES else now
+
+
 async def _announce(session: AsyncSession, emitted: Emitted) -> Emitted:
     for listener in _listeners:
         await listener(session, emitted)
@@ -132,7 +144,7 @@ async def emit(
 ) -> Emitted:
     """Write one event in the caller's transaction (one INSERT); hold `object_id`'s row lock."""
     values = _event_values(type_, kind, object_id, data)
-    result = await session.execute(_INSERT_EVENT, {**values, "of_object": object_id})
+    result = await session.execute(_INSERT_EVENT, _params(values))
     return await _announce(session, Emitted(sequence=int(result.first()[0]), **values))
 
 
@@ -144,9 +156,7 @@ async def emit_each(
     if len(objects) < 2:
         return [await emit(session, type_, kind, pk, data) for pk, data in objects]
     rows = [_event_values(type_, kind, pk, data) for pk, data in objects]
-    result = await session.execute(
-        _INSERT_EVENT, [{**r, "of_object": r["object_id"]} for r in rows]
-    )
+    result = await session.execute(_INSERT_EVENT, [_params(r) for r in rows])
     sequences = {pk: int(sequence) for sequence, pk in result.all()}
     return [await _announce(session, Emitted(sequence=sequences[r["id"]], **r)) for r in rows]
 
@@ -171,6 +181,7 @@ async def emit_new(
                 "sequence": 1,
                 "data": e.data,
                 "created_at": now,
+                "dispatched_at": dispatched_at(type_, now),
             }
             for e in emitted
         ],

@@ -364,3 +364,46 @@ def test_the_first_three_tries_fall_within_a_minute_and_retries_last_a_day() -> 
         waits += 1
         elapsed += schedule.backoff(waits)
     assert schedule.retry_window >= timedelta(days=1) and waits >= 20
+
+
+async def test_events_no_webhook_can_ask_for_are_written_dispatched(api: Api, db: Database) -> None:
+    product = await new_product(api, stock=10)
+    order = await new_order(api, [(product, 1)])
+    await pay(api, order["id"])  # the allocation's stock.changed, then order.paid
+    async with db.reader() as session:
+        rows = (await session.execute(select(Event.type, Event.dispatched_at))).all()
+    undispatched = sorted(kind for kind, at in rows if at is None)
+    assert undispatched == ["order.created", "order.paid", "product.created"]
+    assert {kind for kind, at in rows if at is not None} == {"stock.changed"}
+    assert await delivery.backlog(db) == 3
+
+
+async def test_a_woken_worker_gathers_the_commits_of_its_wait_into_one_round(
+    api: Api, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rounds: list[int] = []
+    started = asyncio.Event()
+    fan_out = delivery.fan_out
+
+    async def counted(database: Database) -> int:
+        rounds.append(await fan_out(database))
+        started.set()
+        return rounds[-1]
+
+    monkeypatch.setattr(delivery, "fan_out", counted)
+    gathering = settings.model_copy(
+        update={"webhook_gather_seconds": 1.5, "webhook_poll_interval_seconds": 60}
+    )
+    worker = asyncio.create_task(delivery.delivery_worker(db, gathering))
+    try:
+        await started.wait()  # the round at start finds nothing
+        for _ in range(3):  # three commits, each waking the worker
+            await new_product(api, stock=None)
+        deadline = time.monotonic() + 30
+        while await delivery.backlog(db):
+            assert time.monotonic() < deadline, "the events were not fanned out"
+            await asyncio.sleep(0.05)
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+    assert rounds[:2] == [0, 3]
