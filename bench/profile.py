@@ -84,6 +84,7 @@ async def profile(args: argparse.Namespace) -> Profiler:
         log_level="WARNING",
         client_id=CLIENT["STOCKROOM_CLIENT_ID"],
         client_secret=CLIENT["STOCKROOM_CLIENT_SECRET"],
+        response_cache_size=0,  # every request runs, as in `make bench`'s uncached rows
     )
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
