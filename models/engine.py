@@ -28,6 +28,12 @@ from models.sqlite_driver import OneHopDBAPI
 from models.versions import StampReader, StampsUnavailable
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
+SQLITE_MMAP_BYTES = 1 << 30
+"""SQLite reads the first GiB of the file through a shared memory map instead of each
+connection's 2 MB page cache: lookups spread over the product table (a search's facets at
+100k products: 5k hits, each a product row and its category links) otherwise evict that cache
+and copy every page in again (measured: 44 -> 31 ms CPU for one-word facets). The map is the
+OS page cache, shared by every connection and process; writes still go through write()."""
 DEFAULT_POOL_SIZE = 10
 """PostgreSQL connections a process pools unless told (the server passes its share of
 STOCKROOM_DATABASE_MAX_CONNECTIONS)."""
@@ -148,6 +154,7 @@ def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -3,10 +3,11 @@ only for storefronts, in a fixed number of statements."""
 
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 
 from models.catalog import Product
-from models.engine import Database, StatementCounter
+from models.engine import SQLITE_MMAP_BYTES, Database, StatementCounter
 from tests.catalog_helpers import PRODUCTS, create_category, create_group, create_product
 from tests.conftest import Api
 
@@ -121,3 +122,15 @@ async def test_whole_catalogue_facets_are_kept_until_the_catalogue_changes(
     assert facets["totalCount"] == 3
     assert changed.count == 3
     assert (await api.admin(FACETS))["productFacets"]["totalCount"] == 5
+
+
+async def test_sqlite_connections_read_through_a_shared_memory_map(db: Database) -> None:
+    """Facets of a search look up every hit's product row and links: on SQLite they read
+    through a memory map of the file (the OS page cache, shared), not each connection's 2 MB
+    page cache that such lookups evict."""
+    if not db.is_sqlite:
+        pytest.skip("a SQLite setting")
+    for engine in (db.read_engine, db.write_engine):
+        async with engine.connect() as conn:
+            mapped = (await conn.exec_driver_sql("PRAGMA mmap_size")).scalar()
+        assert mapped == SQLITE_MMAP_BYTES
