@@ -48,14 +48,15 @@ SWEEP_INTERVAL_SECONDS = 300
 SWEEP_BATCH = 500
 
 
-def _insert(dialect: str) -> Any:
+def insert_of(dialect: str) -> Any:
+    """The INSERT construct of a dialect (by name) that knows ON CONFLICT."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def insert_for(session: AsyncSession, model: Any) -> Insert:
     """An INSERT of the session's dialect, which knows ON CONFLICT (PostgreSQL and SQLite);
     `model` is a model or a table (a table's INSERT skips the ORM's bulk-insert machinery)."""
-    return _insert(session.get_bind().dialect.name)(model)  # type: ignore[no-any-return]
+    return insert_of(session.get_bind().dialect.name)(model)  # type: ignore[no-any-return]
 
 
 # --- lines and their prices ------------------------------------------------------------
@@ -371,7 +372,7 @@ def _open_cart_upsert(dialect: str) -> Insert:
     once per dialect, run with bind parameters (building it took a good part of an add)."""
     table = Cart.__table__  # type: ignore[attr-defined]
     now = bindparam("now", type_=table.c.updated_at.type)
-    stmt = _insert(dialect)(table).values(
+    stmt = insert_of(dialect)(table).values(
         id=bindparam("id", type_=table.c.id.type),
         reference=bindparam("reference"),
         created_at=now,
@@ -457,7 +458,7 @@ def _product_line_upsert(dialect: str) -> Insert:
         bindparam("quantity", type_=table.c.quantity.type),
         bindparam("now", type_=table.c.created_at.type),
     ).where(Product.id == bindparam("product_id"))
-    stmt = _insert(dialect)(table).from_select(
+    stmt = insert_of(dialect)(table).from_select(
         ["id", "cart_id", "product_id", "quantity", "created_at"], values
     )
     return stmt.on_conflict_do_update(

@@ -212,18 +212,20 @@ _STOCK_UPDATES = {move: _stock_update(rule) for move, rule in STOCK_RULES.items(
 (building it cost more than running it)."""
 
 
+_ORDER_LINES = (
+    select(OrderItem, Product.manage_stock)
+    .outerjoin(Product, Product.id == OrderItem.product_id)
+    .where(OrderItem.order_id == bindparam("order_id"))
+)
+"""An order's lines with whether each product manages stock: built once."""
+
+
 async def order_lines(
     session: AsyncSession, order_id: uuid.UUID
 ) -> tuple[list[OrderItem], dict[uuid.UUID, int]]:
     """The order's lines, and the units of those whose products manage stock, {product id:
     units} in product-id order: one query over the order's lines and their products."""
-    rows = (
-        await session.execute(
-            select(OrderItem, Product.manage_stock)
-            .outerjoin(Product, Product.id == OrderItem.product_id)
-            .where(OrderItem.order_id == order_id)
-        )
-    ).all()
+    rows = (await session.execute(_ORDER_LINES, {"order_id": order_id})).all()
     managed: dict[uuid.UUID, int] = {}
     for item, manages in rows:
         if manages and item.product_id is not None:

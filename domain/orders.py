@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, exists, func, or_, select, update
@@ -566,12 +567,19 @@ async def next_order_number(session: AsyncSession) -> int:
     database write-locked (SQLite) until the caller's transaction ends, so concurrent
     checkouts on any number of processes get distinct numbers, and a rolled-back checkout
     gives its number back."""
-    stmt = carts.insert_for(session, OrderCounter).values(id=1, value=FIRST_ORDER_NUMBER)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["id"], set_={"value": OrderCounter.value + 1}
-    ).returning(OrderCounter.value)
-    result = await session.execute(stmt)
+    result = await session.execute(_counter_upsert(session.get_bind().dialect.name))
     return int(result.scalar_one())
+
+
+@cache
+def _counter_upsert(dialect: str) -> Any:
+    """The order counter's upsert, built once per dialect (building it cost more than
+    running it)."""
+    table = OrderCounter.__table__  # type: ignore[attr-defined]
+    stmt = carts.insert_of(dialect)(table).values(id=1, value=FIRST_ORDER_NUMBER)
+    return stmt.on_conflict_do_update(
+        index_elements=["id"], set_={"value": table.c.value + 1}
+    ).returning(table.c.value)
 
 
 @dataclass(frozen=True, slots=True)
