@@ -72,6 +72,13 @@ metrics.register_gauge(
 )
 
 
+GC_YOUNG_THRESHOLD = 5000
+"""Allocations between young-generation collections (Python's default: 700). A listing
+request allocates a few thousand objects that mostly die with it; at 700 the collector ran
+once per request and found them still alive, then walked them again in older generations.
+Measured on the listing, in process: 0.23-0.43 -> 0.09-0.20 ms of collection per request."""
+
+
 CORS_REQUEST_HEADERS = [
     "Authorization",
     "Content-Type",
@@ -131,6 +138,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # (measured: gen-2 pauses of ~90 ms that set the listing's p99 drop to ~25 ms).
         gc.collect()
         gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
         yield
         for task in tasks:
             task.cancel()

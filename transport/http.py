@@ -288,20 +288,26 @@ class StockroomGraphQL(GraphQL[Context, None]):
         sub_response: Response,
     ) -> Any:
         """A batch runs its operations one after another (in order, each seeing the writes
-        of those before it, with fresh request caches), never concurrently on one context."""
-        if not isinstance(request_data, list):
-            return await super().execute_operation(
-                request, request_adapter, request_data, context, root_value, sub_response
-            )
-        results = []
-        for operation in request_data:
-            context.forget_cached()
-            results.append(
-                await self.execute_single(
-                    request, request_adapter, sub_response, context, root_value, operation
+        of those before it, with fresh request caches), never concurrently on one context.
+        The request's caches are dropped when it is answered: its DataLoaders refer back to the
+        context (a reference cycle), and left alone every row they loaded would wait for the
+        cycle collector instead of being freed at once."""
+        try:
+            if not isinstance(request_data, list):
+                return await super().execute_operation(
+                    request, request_adapter, request_data, context, root_value, sub_response
                 )
-            )
-        return results
+            results = []
+            for operation in request_data:
+                context.forget_cached()
+                results.append(
+                    await self.execute_single(
+                        request, request_adapter, sub_response, context, root_value, operation
+                    )
+                )
+            return results
+        finally:
+            context.forget_cached()
 
     async def execute_single(  # type: ignore[override]
         self,
