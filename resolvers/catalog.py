@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from domain import catalog, customfields, search
 from domain import currencies as currency_rules
@@ -207,17 +207,21 @@ def _decode_product_ids(data: dict[str, Any]) -> dict[str, Any]:
 # --- categories, brands, collections of products ---------------------------------------
 
 
+_PRODUCT_CATEGORIES = (
+    select(ProductCategory.product_id, Category)
+    .join(Category, Category.id == ProductCategory.category_id)
+    .where(ProductCategory.product_id.in_(bindparam("product_ids", expanding=True)))
+    .order_by(Category.position, Category.name, Category.id)
+)
+"""Built once: a page's categories are read on every listing (the ids bound per call)."""
+
+
 async def load_product_categories(
     ctx: Context, product_ids: Sequence[uuid.UUID]
 ) -> list[list[Category]]:
-    stmt = (
-        select(ProductCategory.product_id, Category)
-        .join(Category, Category.id == ProductCategory.category_id)
-        .where(ProductCategory.product_id.in_(product_ids))
-        .order_by(Category.position, Category.name, Category.id)
-    )
     async with ctx.read() as session:
-        rows = (await session.execute(stmt)).all()
+        result = await session.execute(_PRODUCT_CATEGORIES, {"product_ids": list(product_ids)})
+        rows = result.all()
     return _group(product_ids, rows, lambda r: r[0], lambda r: r[1])
 
 
