@@ -3,7 +3,11 @@ whatever the catalogue, over exactly the products the listing's filter matches (
 statement, search index included), so `total_count` always equals the listing's totalCount.
 
 1. The counts: the matches are computed once (a MATERIALIZED common table expression of id,
-   brand, price bucket and in-stock flag), then grouped three ways in one statement:
+   brand, price bucket and in-stock flag; a search's in id order so that the category links,
+   keyed by product id, are read in their index's order: PostgreSQL at 100k products, 5k
+   matches 24.7 -> 22.0 ms, 10k matches 59.6 -> 46.3 ms, medians of 20 alternated prepared
+   runs; the whole catalogue's 100k sorted first took longer, 331 -> 423 ms),
+   then grouped three ways in one statement:
    - price ranges and in-stock: buckets of the stored price (store currency minor units
      without tax: the same number `priceMin`/`priceMax` filter on);
    - brands: matches per brand;
@@ -79,16 +83,15 @@ def _counts_statement(query: ProductQuery, storefront: bool, sqlite: bool) -> An
     """(facet, bucket, id, count, in stock) rows: one per price bucket, brand and category."""
     listing = product_listing(query, ProductSortField.NAME, storefront, sqlite)
     in_stock = case((in_stock_condition(True), 1), else_=0)
-    matches = (
-        listing.statement.with_only_columns(
-            Product.id.label("id"),
-            Product.brand_id.label("brand_id"),
-            _bucket(Product.price).label("bucket"),
-            in_stock.label("in_stock"),
-        )
-        .cte("matches")
-        .prefix_with("MATERIALIZED")  # computed once, read three times
+    matches = listing.statement.with_only_columns(
+        Product.id.label("id"),
+        Product.brand_id.label("brand_id"),
+        _bucket(Product.price).label("bucket"),
+        in_stock.label("in_stock"),
     )
+    if query.search:  # a search's hits are found in no order; sorting a few thousand ids
+        matches = matches.order_by(Product.id)  # pays (the whole catalogue's 100k: no)
+    matches = matches.cte("matches").prefix_with("MATERIALIZED")  # computed once, read 3 times
     no_id, no_bucket = cast(null(), Uuid()), cast(null(), Integer)
     product_id = _not_indexed(matches.c.id) if sqlite else matches.c.id
     return union_all(

@@ -5,7 +5,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from domain.catalog import ProductQuery
+from domain.facets import _counts_statement
 from models.catalog import Product
 from models.engine import SQLITE_MMAP_BYTES, Database, StatementCounter
 from tests.catalog_helpers import PRODUCTS, create_category, create_group, create_product
@@ -134,3 +138,18 @@ async def test_sqlite_connections_read_through_a_shared_memory_map(db: Database)
         async with engine.connect() as conn:
             mapped = (await conn.exec_driver_sql("PRAGMA mmap_size")).scalar()
         assert mapped == SQLITE_MMAP_BYTES
+
+
+def test_a_search_s_matches_are_counted_in_id_order_and_unranked() -> None:
+    """A search's hits come from its index in no useful order: the facets sort their ids so
+    the category links are read in their index's order (not the whole catalogue: sorting 100k
+    ids cost more than it saved); and they are never ranked (no bm25 or ts_rank: counts need
+    none)."""
+    for dialect, sqlite in ((postgresql.dialect(), False), (sqlite_dialect.dialect(), True)):
+        searched = str(
+            _counts_statement(ProductQuery(search="lamp"), True, sqlite).compile(dialect=dialect)
+        )
+        whole = str(_counts_statement(ProductQuery(), True, sqlite).compile(dialect=dialect))
+        assert "ORDER BY product.id" in searched
+        assert "ORDER BY" not in whole
+        assert "bm25" not in searched and "ts_rank" not in searched
