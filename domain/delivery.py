@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Row, and_, delete, exists, func, select, text, update
+from sqlalchemy import Row, and_, bindparam, delete, exists, func, select, text, update
 from sqlalchemy import event as orm_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
@@ -167,8 +167,12 @@ class Claimed:
     body: str
 
 
-def _due(now: datetime) -> Any:
-    """Due deliveries whose object has nothing earlier still on its way to that endpoint."""
+_NEXT_ATTEMPT_TYPE = WebhookDelivery.__table__.c.next_attempt_at.type  # type: ignore[attr-defined]
+
+
+def _due() -> Any:
+    """Due deliveries (`next_attempt_at` at or before the bound `now`) whose object has
+    nothing earlier still on its way to that endpoint."""
     earlier = aliased(WebhookDelivery)
     d = WebhookDelivery
     earlier_pending = exists().where(
@@ -185,30 +189,35 @@ def _due(now: datetime) -> Any:
     enabled = exists().where(Webhook.id == d.webhook_id, Webhook.enabled)
     return and_(
         d.status == PENDING,
-        d.next_attempt_at <= now,
+        d.next_attempt_at <= bindparam("now", type_=_NEXT_ATTEMPT_TYPE),
         enabled,
         ~earlier_pending,
         ~earlier_undispatched,
     )
 
 
+_ANY_DUE = select(WebhookDelivery.id).where(_due()).limit(1)
+_DUE = (
+    select(WebhookDelivery.id)
+    .where(_due())
+    .order_by(WebhookDelivery.next_attempt_at)
+    .limit(CLAIM_BATCH)
+    .with_for_update(skip_locked=True)
+)
+"""Built once, run with `now` bound (building them cost more than the reads, every round)."""
+
+
 async def claim(db: Database, schedule: Schedule, now: datetime | None = None) -> list[Claimed]:
     """Claim up to CLAIM_BATCH due deliveries for this process (see the module docstring)."""
     now = now or utcnow()
     async with db.reader() as session:
-        if await session.scalar(select(WebhookDelivery.id).where(_due(now)).limit(1)) is None:
+        if await session.scalar(_ANY_DUE, {"now": now}) is None:
             return []
     token = uuid.uuid4()
     async with db.transaction() as session:
         # The ids first, then the UPDATE: PostgreSQL may run an `IN (SELECT ... LIMIT n FOR
         # UPDATE SKIP LOCKED)` sub-select more than once, claiming more than n rows.
-        due = await session.scalars(
-            select(WebhookDelivery.id)
-            .where(_due(now))
-            .order_by(WebhookDelivery.next_attempt_at)
-            .limit(CLAIM_BATCH)
-            .with_for_update(skip_locked=True)
-        )
+        due = await session.scalars(_DUE, {"now": now})
         await session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id.in_(due.all()))
