@@ -21,7 +21,7 @@ from schema import (
     shipping,
     webhooks,
 )
-from schema.base import Node
+from schema.base import Node, install_lean_resolvers
 from schema.core.queries import node_query
 from schema.cost import query_cost_extension
 from schema.errors import ClientSafeErrors
@@ -77,7 +77,7 @@ def build_schema(settings: Settings) -> Schema:
     # across requests (one function per schema).
     validate = checked_validation(settings.max_query_depth, settings.max_aliases)
     cost = query_cost_extension(settings.max_query_cost)
-    return StockroomSchema(
+    schema = StockroomSchema(
         query=root_type(
             "Query",
             QUERY_TYPES,
@@ -111,3 +111,5 @@ def build_schema(settings: Settings) -> Schema:
             *tracing_extensions(),
         ],
     )
+    install_lean_resolvers(schema._schema)
+    return schema

@@ -35,6 +35,7 @@ from schema.base import (
     SortDirection,
     StrawberryInfo,
     global_id,
+    lean_field,
     page_request,
 )
 from schema.catalog.enums import CustomFieldEntity, CustomFieldType, ProductStatus
@@ -145,11 +146,9 @@ class Product(Node):
             row=row,
         )
 
-    @strawberry.field(
-        description=(
-            "The regular price in the request's currency (X-Currency header, else the store "
-            "currency), with and without the tax of its tax band."
-        )
+    @lean_field(
+        "The regular price in the request's currency (X-Currency header, else the store "
+        "currency), with and without the tax of its tax band."
     )
     def price(self, info: StrawberryInfo) -> DisplayPrice:
         return _shown_price(info, self.row.price, self.row.tax_band_id)
@@ -166,7 +165,7 @@ class Product(Node):
         row = await resolve.tax_band(info.context, pk) if pk else None
         return TaxBand.of(row) if row else None
 
-    @strawberry.field(description="The categories the product is in.")
+    @lean_field("The categories the product is in.")
     def categories(self, info: StrawberryInfo) -> list["Category"]:
         known = resolve.loaded(info.context, resolve.load_product_categories, self.row.id)
         if known is not None:  # prefetched with the page: no coroutine, no task
@@ -186,9 +185,7 @@ class Product(Node):
         rows = await resolve.product_collections(info.context, self.row.id)
         return [Collection.of(r) for r in rows]
 
-    @strawberry.field(
-        description="Stock level for shoppers; products that do not manage stock are IN_STOCK."
-    )
+    @lean_field("Stock level for shoppers; products that do not manage stock are IN_STOCK.")
     def stock_status(self, info: StrawberryInfo) -> StockStatus:
         return resolve.stock_status(info.context, self.row)
 
