@@ -27,10 +27,11 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
+from functools import cache
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -106,7 +107,15 @@ def _notify_postgres(session: Session) -> None:
         return
     if session.get_bind().dialect.name != "postgresql":
         return
-    session.execute(select(*(func.pg_notify(CHANNEL, p) for p in _payloads(topics))))
+    payloads = _payloads(topics)
+    session.execute(_notify(len(payloads)), {f"p{i}": p for i, p in enumerate(payloads)})
+
+
+@cache
+def _notify(payloads: int) -> Any:
+    """`SELECT pg_notify(...)` of that many payloads, built once (building it cost more than
+    running it, in every transaction that emits events)."""
+    return select(*(func.pg_notify(CHANNEL, bindparam(f"p{i}")) for i in range(payloads)))
 
 
 @event.listens_for(Session, "after_commit")
