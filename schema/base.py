@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
+from graphql import GraphQLInterfaceType, GraphQLObjectType
 from strawberry.permission import BasePermission
 from strawberry.relay import GlobalID
 from strawberry.scalars import is_scalar
@@ -42,13 +43,28 @@ def lean_field(description: str) -> Any:
     return strawberry.field(description=description, metadata={LEAN: True})
 
 
+def _attribute(name: str) -> Callable[..., Any]:
+    def resolve(source: Any, info: Any) -> Any:
+        return getattr(source, name)
+
+    return resolve
+
+
 def install_lean_resolvers(graphql_schema: Any) -> int:
-    """Point each lean field of the built schema at its method; returns how many."""
+    """Point each lean field of the built schema at its method, and each plain attribute
+    field (no resolver: Strawberry's `_get_basic_result`, three calls deep) at a one-call
+    attribute read; returns how many lean fields."""
     installed = 0
     for graphql_type in graphql_schema.type_map.values():
-        for name, graphql_field in getattr(graphql_type, "fields", {}).items():
+        if not isinstance(graphql_type, GraphQLObjectType | GraphQLInterfaceType):
+            continue
+        for name, graphql_field in graphql_type.fields.items():
             field = (graphql_field.extensions or {}).get("strawberry-definition")
-            if field is None or not field.metadata.get(LEAN):
+            if field is None:
+                continue
+            if getattr(graphql_field.resolve, "_is_default", False):  # Strawberry's mark
+                graphql_field.resolve = _attribute(field.python_name)
+            if not field.metadata.get(LEAN):
                 continue
             if field.arguments or field.permission_classes or field.extensions:
                 raise TypeError(f"{graphql_type.name}.{name}: a lean field takes no arguments")

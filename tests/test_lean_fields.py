@@ -14,6 +14,7 @@ def test_a_listings_per_product_fields_skip_strawberrys_wrapper() -> None:
         assert fields[name].resolve.__qualname__ == f"Product.{method}"
     assert fields["categories"].resolve.__qualname__ == "Product.categories"
     assert fields["brand"].resolve.__qualname__ != "Product.brand"  # not lean: async, loaded
+    assert fields["sku"].resolve(type("Row", (), {"sku": "A-1"})(), None) == "A-1"  # one call
 
 
 def test_a_lean_field_with_arguments_is_refused_when_the_schema_is_built() -> None:
