@@ -24,6 +24,7 @@ from tests.acceptance_helpers import (
     error_codes,
 )
 from tests.conftest import Api, LiveServer, Template, running_server
+from transport.guards import MAX_JSON_DEPTH, MAX_STRING_CHARS, BadInput, decode_json
 
 pytestmark = pytest.mark.slow  # real server processes
 
@@ -333,3 +334,27 @@ async def test_writes_stay_fast_while_the_token_endpoint_is_flooded(
         print(f"cartItemAdd p50: {quiet * 1000:.0f} ms quiet, {flooded * 1000:.0f} ms flooded")
         assert guesses > 8  # the flood really ran
         assert flooded < max(5 * quiet, 0.5), (quiet, flooded)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"a": "\\ud83d\\ude00"}', None),  # a surrogate pair: one real character
+        ('{"a": "\\\\u0000"}', None),  # an escaped backslash, then plain text
+        ('{"a": "\\ud83d"}', "lone UTF-16 surrogates"),
+        ('{"a\\u0000": 1}', "NUL"),
+        ("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH, None),
+        ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), "nest at most"),
+        ('{"a": ' + '{"b": ' * MAX_JSON_DEPTH + "1" + "}" * (MAX_JSON_DEPTH + 1), "nest at most"),
+        (json.dumps({"a": "x" * MAX_STRING_CHARS}), None),  # too long for the fast path
+        (json.dumps({"a": "x" * (MAX_STRING_CHARS + 1)}), "longer than"),
+    ],
+)
+def test_json_rules_hold_on_the_fast_path_and_off_it(text: str, problem: str | None) -> None:
+    """decode_json skips the walk of each string when the text can hold no bad one: the
+    rules' answers are the same either way, at their edges."""
+    if problem is None:
+        decode_json(text)
+        return
+    with pytest.raises(BadInput, match=problem):
+        decode_json(text)
