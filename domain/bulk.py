@@ -51,6 +51,7 @@ class Lookups:
     existing: dict[Any, set[uuid.UUID]] = field(default_factory=dict)
     taken: dict[str, set[str]] = field(default_factory=dict)
     definitions: Mapping[str, Any] = field(default_factory=dict)
+    slug_bases: dict[str, str] = field(default_factory=dict)  # name -> slugify(name)
 
 
 def _ids(inputs: Sequence[Mapping[str, Any]], key: str, many: bool) -> set[uuid.UUID]:
@@ -93,11 +94,12 @@ async def _lookups(
             found.taken[key] = set(
                 (await session.scalars(select(column).where(column.in_(values)))).all()
             )
-    bases = {
-        slugify(c["name"])
+    found.slug_bases = {
+        c["name"]: slugify(c["name"])
         for d, c in zip(inputs, columns, strict=True)
         if "slug" not in d and c.get("name")
     }
+    bases = set(found.slug_bases.values())
     found.taken["slug"] = found.taken.get("slug", set()) | await _slugs_taken(session, bases)
     found.definitions = await definitions_of(session, "PRODUCT")
     return found
@@ -156,7 +158,7 @@ def _check_unique(
     """DUPLICATE for a SKU or slug that exists or an earlier input of the batch uses; a slug
     made from the name takes the next free number instead."""
     if "slug" not in data and columns.get("name"):
-        base = slugify(columns["name"])
+        base = found.slug_bases[columns["name"]]
         if not base:
             message = "give a slug: none can be made from this name"
             errors.append(DomainError(ErrorCode.REQUIRED, message, ["input", "slug"]))

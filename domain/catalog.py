@@ -57,8 +57,12 @@ class Status(Enum):
 
 def slugify(text: str, max_len: int = 200) -> str:
     """`"Blue T-Shirt!"` -> `"blue-t-shirt"` (accents dropped), for slugs a client did not give."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    plain = text if text.isascii() else _ascii(text)
     return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:max_len].strip("-")
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 async def free_slug(session: AsyncSession, model: Any, base: str) -> str:

@@ -17,8 +17,9 @@ SKU_RULE = "may not contain spaces, control characters or invisible characters"
 
 def visible_identifier(text: str) -> bool:
     """No whitespace, no control, format (zero-width, bidirectional), surrogate, private-use
-    or unassigned characters: `str.isprintable` refuses all but the ASCII space."""
-    return text.isprintable() and not any(c.isspace() for c in text)
+    or unassigned characters: `str.isprintable` refuses every whitespace character (they are
+    all control characters or separators) but the ASCII space."""
+    return text.isprintable() and " " not in text
 
 
 def clean_sku(errors: list[DomainError], value: str | None, field: list[str]) -> str:
