@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from models.engine import Database
+from models.engine import SQLITE_WAL_AUTOCHECKPOINT_PAGES, Database
 
 
 @pytest.fixture
@@ -68,3 +68,17 @@ async def test_errors_arrive_as_sqlalchemy_errors_and_roll_back(db: Database) ->
             await session.execute(text("INSERT INTO t (name) VALUES ('x')"))
     async with db.reader() as session:
         assert (await session.scalar(text("SELECT count(*) FROM t"))) == 0
+
+
+async def test_a_commit_of_2000_pages_leaves_them_in_the_wal(db: Database, tmp_path: Path) -> None:
+    """At SQLite's default (1,000 pages) such a commit (a 500-product bulk batch writes more)
+    would also copy its pages into the database file: a checkpoint on every batch."""
+    async with db.reader() as session:
+        pages = (await session.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
+    assert pages == SQLITE_WAL_AUTOCHECKPOINT_PAGES
+    async with db.transaction() as session:
+        await session.execute(text("CREATE TABLE blob (data BLOB)"))
+        rows = [{"n": 3000}] * 2000  # one 4 KiB page each
+        await session.execute(text("INSERT INTO blob (data) VALUES (randomblob(:n))"), rows)
+    main, wal = tmp_path / "driver.db", tmp_path / "driver.db-wal"
+    assert main.stat().st_size < 1_000_000 < 6_000_000 < wal.stat().st_size
