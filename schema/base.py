@@ -375,6 +375,10 @@ def quick_input(cls: type[InputT]) -> type[InputT]:
     return cls
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""Field values `input_data` returns as they are without a call (most of a bulk input's)."""
+
+
 def input_data(obj: Any) -> dict[str, Any]:
     """The fields a client actually sent in an input object (UNSET ones left out), recursively
     as plain dicts, keyed by their Python (snake_case) names."""
@@ -383,7 +387,7 @@ def input_data(obj: Any) -> dict[str, Any]:
     if isinstance(obj, Enum) or not hasattr(obj, "__strawberry_definition__"):
         return obj  # enum members carry their class's strawberry definition: not inputs
     return {
-        name: input_data(value)
+        name: value if type(value) in _PLAIN else input_data(value)
         for name, value in vars(obj).items()
         if value is not strawberry.UNSET
     }
