@@ -79,6 +79,8 @@ def _check_backend(backend: str, sizes: dict[str, Any], table: str) -> None:
         cached = data["listing_cached"][clients]
         assert cached["errors"] == 0 and cached["sql_statements"] == 0, cached
         assert data["bytes_ceiling"][clients]["errors"] == 0
+        near = data["listing_ceiling"][clients]  # measured right after the listing
+        assert near["errors"] == 0 and near["rps"] > 0, near
     assert data["listing_2_workers"]["c16"]["errors"] == 0
     for clients in ("c1", "c16"):
         flow = data["checkout_flow"][clients]
@@ -90,6 +92,7 @@ def _check_backend(backend: str, sizes: dict[str, Any], table: str) -> None:
     assert data["peak_memory_mib"] > 0
 
     assert f"| {backend} | listing, 200 products | 16 |" in table
+    assert "| none | ceiling: the listing from memory, measured right after | 16 |" in table
     assert f"| {backend} | checkout flow" in table
     assert "contention: 10 buyers pay for 3 units" in table and "oversold 0" in table
     assert "PROBLEM" not in table
