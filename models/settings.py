@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     """max-age of public answers (Cache-Control: public): storefront catalogue reads."""
     response_cache_size: int = Field(1000, ge=0)
     """Catalogue answers each server process keeps whole (0: none)."""
+    compiled_reads: bool = True
+    """Catalogue reads run by a plan compiled per document (schema/execution.py) instead of
+    graphql-core's generic executor; the same answers (off: for comparison)."""
     persisted_queries_max: int = Field(10_000, ge=1)
     """Persisted queries the database keeps; registering one more removes the oldest (a
     client that then sends only its hash gets PersistedQueryNotFound and registers again)."""

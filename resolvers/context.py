@@ -55,6 +55,9 @@ class Context:
     _tax_rates: Mapping[uuid.UUID, Decimal] | None = None
     _shared: AsyncSession | None = None
     _sharing: int = 0
+    catalogue_read: bool = False
+    """The running operation only reads the public catalogue (the transport says so): it may
+    run by its compiled plan, and run again by graphql-core if the plan meets an error."""
 
     def forget_cached(self) -> None:
         """Drop the DataLoaders and the currency table: what follows reads the data as it is

@@ -25,6 +25,7 @@ from schema.base import Node, install_lean_resolvers
 from schema.core.queries import node_query
 from schema.cost import query_cost_extension
 from schema.errors import ClientSafeErrors
+from schema.execution import StockroomExecutionContext
 from schema.limits import CheckedValidation, checked_validation
 from schema.observability import RecordOperations
 from schema.promotions import area as promotions
@@ -95,6 +96,7 @@ def build_schema(settings: Settings) -> Schema:
             "Live updates over WebSocket (graphql-transport-ws at /graphql).",
         ),
         types=[],
+        execution_context_class=StockroomExecutionContext,
         config=StrawberryConfig(
             auto_camel_case=True,
             # Apollo's BatchHttpLink and the like: a JSON array of operations, run one after

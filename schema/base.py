@@ -23,6 +23,7 @@ from domain.errors import ErrorCode as DomainErrorCode
 from domain.ids import encode_id
 from domain.pagination import Page, PageRequest, PaginationError
 from resolvers.context import Context, PublicError
+from schema import execution
 
 T = TypeVar("T")
 Row = TypeVar("Row")
@@ -47,6 +48,7 @@ def _attribute(name: str) -> Callable[..., Any]:
     def resolve(source: Any, info: Any) -> Any:
         return getattr(source, name)
 
+    setattr(resolve, execution.ATTRIBUTE, name)  # the compiled plans read it directly
     return resolve
 
 
@@ -69,6 +71,7 @@ def install_lean_resolvers(graphql_schema: Any) -> int:
             if field.arguments or field.permission_classes or field.extensions:
                 raise TypeError(f"{graphql_type.name}.{name}: a lean field takes no arguments")
             graphql_field.resolve = field.base_resolver.wrapped_func
+            setattr(graphql_field.resolve, execution.LEAN, True)
             installed += 1
     return installed
 

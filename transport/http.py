@@ -328,6 +328,9 @@ class StockroomGraphQL(GraphQL[Context, None]):
             return ExecutionResult(data=None, errors=[problem])
         reading = self.kinds.reading(request_data.query, request_data.operation_name)
         try:
+            context.catalogue_read = (
+                self.settings.compiled_reads and reading.kind is httpcache.Kind.CATALOGUE
+            )
             if reading.is_query:  # one read session for all its reads; prices without awaiting
                 async with context.sharing_reads():
                     await self._prepare_prices(context)
