@@ -3,6 +3,8 @@ RELEVANCE order walked with cursors; every other filter combined; drafts hidden 
 storefronts; the index kept in step with writes and built for existing rows by its migration."""
 
 import asyncio
+import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from models.base import utcnow
 from models.catalog import Product
 from models.engine import Database, StatementCounter
 from models.migrate import alembic_config
+from resolvers.ids import parse_id
 from tests.catalog_helpers import (
     PRODUCT_DELETE,
     PRODUCT_UPDATE,
@@ -99,6 +102,35 @@ async def test_relevance_walks_with_cursors_without_skips_or_repeats(api: Api) -
     assert descending == everything[::-1]
 
 
+async def test_one_word_ranks_name_and_sku_hits_first_each_tier_by_id(api: Api) -> None:
+    """One word: the products with it in their name or SKU, then those with it in their
+    description only, each tier in product id order (SQLite: not bm25's shorter-text
+    preference, which would list "Lamp" before "Lamp for a long reading evening"; PostgreSQL's
+    ts_rank ties these single occurrences). Several words are still ranked by bm25 / ts_rank."""
+    names = ["Lamp", "Lamp for a long reading evening", "Small desk lamp", "Lamp of brass"]
+    tops = [await create_product(api, f"N{i}", name=name) for i, name in enumerate(names)]
+    tops.append(await create_product(api, "LAMP-9", name="Shade"))
+    description = ["a lamp", "a lamp for the long reading evenings of winter", "lamp oil"]
+    rest = [
+        await create_product(api, f"D{i}", name="Bulb", description=text)
+        for i, text in enumerate(description)
+    ]
+    await create_product(api, "NONE", name="Chair", description="no light")
+
+    def by_id(products: list[dict[str, Any]]) -> list[str]:
+        return [p["sku"] for p in sorted(products, key=lambda p: _pk(p["id"]))]
+
+    assert await _skus(api, "lamp") == by_id(tops) + by_id(rest)
+    assert await _skus(api, "lam") == by_id(tops) + by_id(rest)  # a prefix: the same tiers
+    assert (await _skus(api, "lamp reading"))[0] in {"N1", "D1"}
+
+
+def _pk(global_id: str) -> uuid.UUID:
+    parsed = parse_id(global_id)
+    assert parsed is not None
+    return parsed[1]
+
+
 async def test_relevance_prefers_name_matches_and_needs_a_search(api: Api) -> None:
     await create_product(api, "D", name="Bowl", description="pairs with a lamp")
     await create_product(api, "N", name="Lamp")
@@ -152,8 +184,8 @@ async def test_search_combines_with_every_filter(api: Api) -> None:
 
 async def test_search_counts_equal_the_products_found_and_rank_only_to_order(api: Api) -> None:
     """totalCount of every kind of search listing is the number of products it lists; on
-    SQLite neither a count nor a listing in another order computes bm25 (per hit, most of
-    the time of a count of thousands of hits)."""
+    SQLite neither a count nor a listing in another order computes a rank (bm25 per hit is
+    most of the time of a count of thousands of hits; one word's name-or-SKU tier)."""
     await _shop_of_lamps(api)
     cases: list[dict[str, Any]] = [
         {"filter": {"search": "lamp"}},  # RELEVANCE, storefront: hits ranked alone
@@ -171,11 +203,13 @@ async def test_search_counts_equal_the_products_found_and_rank_only_to_order(api
         (ProductQuery(search="lamp", price_min=200), None),
         (ProductQuery(search="lamp"), ProductSortField.PRICE),
     ):
-        listing = product_listing(query, sort, storefront=True, sqlite=True)
-        counted = listing.counted if listing.counted is not None else listing.statement
-        assert "bm25" not in str(counted.compile(dialect=sqlite.dialect()))
-        ranked = "bm25" in str(listing.statement.compile(dialect=sqlite.dialect()))
-        assert ranked == (sort is None)
+        for words, rank in (("lamp", "product_search.rowid IN"), ("lamp 2", "bm25")):
+            query = replace(query, search=words)
+            listing = product_listing(query, sort, storefront=True, sqlite=True)
+            counted = listing.counted if listing.counted is not None else listing.statement
+            assert rank not in str(counted.compile(dialect=sqlite.dialect()))
+            ranked = rank in str(listing.statement.compile(dialect=sqlite.dialect()))
+            assert ranked == (sort is None)
 
 
 async def test_a_relevance_page_on_postgresql_counts_in_its_own_statement(
