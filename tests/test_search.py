@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from domain import versions
 from domain.catalog import ProductQuery, ProductSortField
 from domain.pagination import PageRequest
-from domain.search import page_of_products, product_listing
+from domain.search import NAME_SKU_VECTOR, page_of_products, product_listing
 from models.base import utcnow
 from models.catalog import Product
 from models.engine import Database, StatementCounter
@@ -34,6 +34,7 @@ from tests.catalog_helpers import (
 from tests.conftest import Api
 
 SEARCH_REVISION = "5c3a9f1d2b7e"
+NAME_INDEX_REVISION = "e7f8a9b0c1d2"
 
 
 async def _skus(api: Api, search: str, as_: str = "storefront", **variables: Any) -> list[str]:
@@ -123,6 +124,61 @@ async def test_one_word_ranks_name_and_sku_hits_first_each_tier_by_id(api: Api) 
     assert await _skus(api, "lamp") == by_id(tops) + by_id(rest)
     assert await _skus(api, "lam") == by_id(tops) + by_id(rest)  # a prefix: the same tiers
     assert (await _skus(api, "lamp reading"))[0] in {"N1", "D1"}
+
+
+async def test_a_one_word_first_page_on_postgresql_probes_instead_of_reading_every_hit(
+    api: Api, db: Database
+) -> None:
+    """PostgreSQL, a one-word search's first page (no count asked): each tier's first hits
+    from a probe of the first products by id when it holds enough of them, else the tier
+    read whole. Every first page equals the one ranked from every hit whatever the probe's
+    size (down to 1 product: every fallback), for storefronts (drafts skipped) and admins,
+    and the cursor walk from it continues on the ranked pages without skips or repeats."""
+    for i in range(4):
+        await create_product(api, f"N{i}", name=f"Lamp {i}")
+        await create_product(api, f"D{i}", name=f"Bowl {i}", description="by the lamp")
+    await create_product(api, "LAMP", name="Shade")  # a whole SKU, ranked first
+    await create_product(api, "X-1", name="Draft lamp", status="DRAFT")
+    await create_product(api, "X-2", name="Vase", description="a lamp too", status="DRAFT")
+    await create_product(api, "C-1", name="Chair")
+    for search in ("lamp", "la", "LAMP", "bowl", "zz"):
+        for storefront in (True, False):
+            for probe_rows in (1, 3, 1000):
+                for size in (1, 2, 3, 6, 20):
+                    query = ProductQuery(search=search)
+                    listing = product_listing(
+                        query, None, storefront, db.is_sqlite, False, probe_rows
+                    )
+                    if db.is_sqlite:
+                        assert listing.first_page is None
+                        continue
+                    assert listing.first_page is not None
+                    ranked = replace(listing, first_page=None)
+                    async with db.reader() as session:
+                        pages = [
+                            await page_of_products(session, each, False, PageRequest(first=size))
+                            for each in (listing, ranked)
+                        ]
+                    assert [p.items for p in pages] == [pages[1].items] * 2
+                    assert [p.cursors for p in pages] == [pages[1].cursors] * 2
+                    assert pages[0].has_next_page == pages[1].has_next_page
+    counted = product_listing(ProductQuery(search="lamp"), None, True, db.is_sqlite, True)
+    assert counted.first_page is None  # (the ranked page carries the count)
+    uncounted = PRODUCTS.replace("totalCount", "")
+    variables: dict[str, Any] = {"first": 2, "filter": {"search": "lamp"}}
+    seen: list[str] = []
+    while True:
+        page = (await api.storefront(uncounted, variables))["products"]
+        seen += [e["node"]["sku"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        variables["after"] = page["pageInfo"]["endCursor"]
+    assert seen == await _skus(api, "lamp") and len(seen) == 9
+
+
+def test_the_name_and_sku_index_is_the_expression_searches_name() -> None:
+    migration = ScriptDirectory.from_config(alembic_config()).get_revision(NAME_INDEX_REVISION)
+    assert migration.module.NAME_SKU_VECTOR == NAME_SKU_VECTOR
 
 
 def _pk(global_id: str) -> uuid.UUID:
