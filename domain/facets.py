@@ -28,7 +28,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from domain.catalog import ProductQuery, ProductSortField, Status, in_stock_condition
-from domain.search import product_listing
+from domain.search import product_listing, sqlite_facet_hits
 from models.catalog import Brand, Category, Product, ProductCategory
 
 PRICE_BUCKETS = (0, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000)
@@ -81,16 +81,25 @@ def _not_indexed(value: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def _counts_statement(query: ProductQuery, storefront: bool, sqlite: bool) -> Any:
     """(facet, bucket, id, count, in stock) rows: one per price bucket, brand and category."""
-    listing = product_listing(query, ProductSortField.NAME, storefront, sqlite)
-    in_stock = case((in_stock_condition(True), 1), else_=0)
-    matches = listing.statement.with_only_columns(
-        Product.id.label("id"),
-        Product.brand_id.label("brand_id"),
-        _bucket(Product.price).label("bucket"),
-        in_stock.label("in_stock"),
-    )
-    if query.search:  # a search's hits are found in no order; sorting a few thousand ids
-        matches = matches.order_by(Product.id)  # pays (the whole catalogue's 100k: no)
+    hits = sqlite_facet_hits(query, storefront) if sqlite else None
+    if hits is not None:  # (SQLite, a search and the status only: no product row read)
+        matches = select(
+            hits.c.id.label("id"),
+            hits.c.brand_id.label("brand_id"),
+            _bucket(hits.c.price).label("bucket"),
+            hits.c.in_stock.label("in_stock"),
+        )
+    else:
+        listing = product_listing(query, ProductSortField.NAME, storefront, sqlite)
+        in_stock = case((in_stock_condition(True), 1), else_=0)
+        matches = listing.statement.with_only_columns(
+            Product.id.label("id"),
+            Product.brand_id.label("brand_id"),
+            _bucket(Product.price).label("bucket"),
+            in_stock.label("in_stock"),
+        )
+        if query.search:  # a search's hits are found in no order; sorting a few thousand ids
+            matches = matches.order_by(Product.id)  # pays (the whole catalogue's 100k: no)
     matches = matches.cte("matches").prefix_with("MATERIALIZED")  # computed once, read 3 times
     no_id, no_bucket = cast(null(), Uuid()), cast(null(), Integer)
     product_id = _not_indexed(matches.c.id) if sqlite else matches.c.id

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import (
     Double,
+    Integer,
     Select,
     Text,
     Uuid,
@@ -46,7 +47,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
-from domain.catalog import ProductQuery, ProductSortField, product_conditions, product_sort_keys
+from domain.catalog import (
+    ProductQuery,
+    ProductSortField,
+    in_stock_condition,
+    product_conditions,
+    product_sort_keys,
+)
 from domain.errors import DomainError, ErrorCode
 from domain.pagination import Page, PageRequest, PageRows, SortKey, paginate
 from domain.text import MAX_SEARCH_CHARS
@@ -64,8 +71,16 @@ _WORD = re.compile(r"\S+")
 _RUN = re.compile(r"[^\W_]+")  # letters and digits: what both indexes treat as one token
 _FTS = table("product_search", column("rowid"))
 _FTS_ROWS = table(
-    "product_search_row", column("row"), column("product_id", Uuid()), column("status")
+    "product_search_row",
+    column("row"),
+    column("product_id", Uuid()),
+    column("status"),
+    column("price", Integer()),
+    column("brand_id", Uuid()),
+    column("in_stock", Integer()),
 )
+"""One per product (the FTS rowid), with the product's status and facet columns, kept in
+step by triggers (migrations 5c3a9f1d2b7e, f1a2b3c4d5e6)."""
 _SEARCH_VECTOR = literal_column("product.search_vector")
 NAME_SKU_VECTOR = (
     "(setweight(to_tsvector('simple'::regconfig, stockroom_search_text(name)), 'A')"
@@ -284,6 +299,38 @@ def _sqlite_search(
     """Products joined to their hits (scored by bm25 only when `ranked`)."""
     hits = _sqlite_hits(terms, None, ranked)
     return stmt.join(hits, hits.c[0] == Product.id), hits.c.score
+
+
+def sqlite_facet_hits(query: ProductQuery, storefront: bool) -> Subquery | None:
+    """SQLite, a listing that filters on nothing but a search and the status: its products
+    as (id, brand_id, price, in_stock) rows, the FTS hits' from product_search_row alone (no
+    lookup of each hit's product row: 18 -> 10 ms for the 5k hits of one word at 100k
+    products). None for any other listing."""
+    terms = SearchTerms.parse(query.search)
+    plain, status = _only_status(query, storefront)
+    if terms is None or not plain:
+        return None
+    in_stock = case((in_stock_condition(True), 1), else_=0)
+    sku_product = select(Product.id).where(_sku_match(terms))
+    if status is not None:
+        sku_product = sku_product.where(Product.status == status)
+    branches = [
+        sku_product.add_columns(Product.brand_id, Product.price, in_stock.label("in_stock"))
+    ]
+    if terms.words:
+        rows = _FTS_ROWS.c
+        fts_hits = (
+            select(rows.product_id, rows.brand_id, rows.price, rows.in_stock)
+            .select_from(_FTS.join(_FTS_ROWS, rows.row == _FTS.c.rowid))
+            .where(
+                literal_column("product_search").match(terms.fts5_query()),
+                rows.product_id.is_distinct_from(sku_product.scalar_subquery()),
+            )
+        )
+        if status is not None:
+            fts_hits = fts_hits.where(rows.status == status)
+        branches.append(fts_hits)
+    return union_all(*branches).subquery("facet_hits")
 
 
 def _only_status(query: ProductQuery, storefront: bool) -> tuple[bool, str | None]:

@@ -12,6 +12,7 @@ from domain.catalog import ProductQuery
 from domain.facets import _counts_statement
 from models.catalog import Product
 from models.engine import SQLITE_MMAP_BYTES, Database, StatementCounter
+from resolvers.ids import parse_id
 from tests.catalog_helpers import PRODUCTS, create_category, create_group, create_product
 from tests.conftest import Api
 
@@ -144,12 +145,51 @@ def test_a_search_s_matches_are_counted_in_id_order_and_unranked() -> None:
     """A search's hits come from its index in no useful order: the facets sort their ids so
     the category links are read in their index's order (not the whole catalogue: sorting 100k
     ids cost more than it saved); and they are never ranked (no bm25 or ts_rank: counts need
-    none)."""
+    none). On SQLite a search with no other filter than the status reads its FTS hits' facet
+    columns from product_search_row, not each hit's product row (nor sorts them)."""
     for dialect, sqlite in ((postgresql.dialect(), False), (sqlite_dialect.dialect(), True)):
-        searched = str(
-            _counts_statement(ProductQuery(search="lamp"), True, sqlite).compile(dialect=dialect)
-        )
+        for query in (ProductQuery(search="lamp"), ProductQuery(search="lamp", price_min=1)):
+            plain = sqlite and query.price_min is None
+            searched = str(_counts_statement(query, True, sqlite).compile(dialect=dialect))
+            assert ("ORDER BY product.id" in searched) == (not plain)
+            assert ("product_search_row.price" in searched) == plain
+            assert "bm25" not in searched and "ts_rank" not in searched
         whole = str(_counts_statement(ProductQuery(), True, sqlite).compile(dialect=dialect))
-        assert "ORDER BY product.id" in searched
         assert "ORDER BY" not in whole
-        assert "bm25" not in searched and "ts_rank" not in searched
+
+
+async def test_a_search_s_facets_follow_every_write_to_the_columns_they_count(
+    api: Api, db: Database
+) -> None:
+    """A search's facets (SQLite: from the search rows' copies of price, brand, stock and
+    status, kept by triggers) equal the facets of the same search through the product rows
+    (`priceMin: 0` matches every product and takes the other path) after each kind of write,
+    for both roles."""
+    await _shop(api)
+    acme = await create_group(api, "brand", "Other")
+    writes: list[dict[str, Any]] = [
+        {"price": 60_000},
+        {"brand_id": _pk(acme["id"])},
+        {"brand_id": None},
+        {"manage_stock": True, "stock_total": 3, "stock_allocated": 3},
+        {"stock_allocated": 1},
+        {"manage_stock": False},
+        {"status": "DRAFT"},
+        {"status": "LIVE"},
+    ]
+    for values in [{}, *writes]:
+        if values:
+            async with db.transaction() as session:
+                await session.execute(update(Product).where(Product.sku == "L1").values(**values))
+        for as_ in ("storefront", "admin"):
+            plain = await api.data(FACETS, {"filter": {"search": "lamp"}}, as_=as_)
+            other = await api.data(FACETS, {"filter": {"search": "lamp", "priceMin": 0}}, as_=as_)
+            assert plain == other, (values, as_)
+    facets = (await api.storefront(FACETS, {"filter": {"search": "desk"}}))["productFacets"]
+    assert facets["inStock"] == 1 and facets["priceRanges"][0]["min"] == 50_000
+
+
+def _pk(global_id: str) -> Any:
+    parsed = parse_id(global_id)
+    assert parsed is not None
+    return parsed[1]

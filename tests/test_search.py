@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from domain import versions
 from domain.catalog import ProductQuery, ProductSortField
+from domain.facets import product_facets
 from domain.pagination import PageRequest
 from domain.search import NAME_SKU_VECTOR, page_of_products, product_listing
 from models.base import utcnow
@@ -376,7 +377,7 @@ async def test_the_migration_indexes_existing_products(db_url: str) -> None:
     try:
         now = utcnow()
         rows = [
-            {"sku": f"OLD-{i}", "slug": f"old-{i}", "name": f"Brass lamp {i}", "price": 1}
+            {"sku": f"OLD-{i}", "slug": f"old-{i}", "name": f"Brass lamp {i}", "price": 5000}
             for i in range(3)
         ]
         fixed = {"images": [], "custom_fields": {}, "created_at": now, "updated_at": now}
@@ -392,6 +393,12 @@ async def test_the_migration_indexes_existing_products(db_url: str) -> None:
         async with db.reader() as session:
             page = await page_of_products(session, listing, False, PageRequest(first=10))
         assert sorted(p.sku for p in page.items) == ["OLD-0", "OLD-1", "OLD-2"]
+        async with db.reader() as session:  # (SQLite: from the search rows' own columns)
+            counted = await product_facets(
+                session, ProductQuery(search="brass"), False, db.is_sqlite
+            )
+        assert (counted.total_count, counted.in_stock) == (3, 3)
+        assert [(r.min, r.count) for r in counted.price_ranges] == [(5000, 3)]
     finally:
         await db.dispose()
 

@@ -16,7 +16,8 @@ reading every hit's product row.
 
 Both build the index for the rows that already exist. A later SQLite migration that rebuilds
 the product table (batch_alter_table "move and copy") drops the triggers with the old table:
-recreate them with `create_sqlite_triggers` (tests/test_search.py checks they exist at head).
+recreate them with `create_sqlite_triggers`, then f1a2b3c4d5e6's `replace_sqlite_triggers`
+(tests/test_search.py checks they exist at head).
 
 Revision ID: 5c3a9f1d2b7e
 Revises: 32e4f0e87a00
