@@ -29,10 +29,13 @@ from typing import Any
 
 from graphql import (
     DirectiveNode,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLString,
     Undefined,
+    get_nullable_type,
     is_leaf_type,
     visit,
 )
@@ -45,6 +48,8 @@ ATTRIBUTE = "stockroom.attribute"
 """Marks a resolver that only reads an attribute of its source (its value: the name)."""
 LEAN = "stockroom.lean_resolver"
 """Marks a lean field's method: called with an object holding only `context` as its info."""
+TEXT_TYPES = (GraphQLString, GraphQLID)
+"""Scalars whose output of a `str` is the `str` itself (graphql-core's coercion)."""
 PLANS_KEPT = 1000  # as many as the parser cache keeps documents
 FALLBACKS_KEPT = 3
 
@@ -149,7 +154,8 @@ class _Compiler:
         resolve = field_def.resolve
         attribute = getattr(resolve, ATTRIBUTE, None)
         if attribute is not None and not field_def.args:
-            return _Field(key, "attribute", attribute, complete, field_def, details, deep_path)
+            kind = "text" if get_nullable_type(field_def.type) in TEXT_TYPES else "attribute"
+            return _Field(key, kind, attribute, complete, field_def, details, deep_path)
         if getattr(resolve, LEAN, False) and not field_def.args:
             return _Field(key, "lean", resolve, complete, field_def, details, deep_path)
         return _Field(key, "resolver", resolve, complete, field_def, details, True)
@@ -234,7 +240,12 @@ class _Run:
         out: dict[str, Any] = {}
         for field in plan.fields:
             kind = field.kind
-            if kind == "attribute":
+            if kind == "text":  # most of a page's fields: a string read as it is
+                value = getattr(source, field.read)
+                if type(value) is str:
+                    out[field.key] = value
+                    continue
+            elif kind == "attribute":
                 value = getattr(source, field.read)
             elif kind == "lean":
                 value = field.read(source, self.info)
