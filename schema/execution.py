@@ -381,18 +381,10 @@ class StockroomExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_collected_root_fields(
                 root_type, root_value, grouped_field_set, serially, new_defer_usages
             )
-        return self._run_plan(
-            plan, root_type, root_value, grouped_field_set, serially, new_defer_usages
-        )
+        return self._run_plan(plan, root_type, root_value, grouped_field_set)
 
     async def _run_plan(
-        self,
-        plan: _Object,
-        root_type: GraphQLObjectType,
-        root_value: Any,
-        grouped_field_set: Any,
-        serially: bool,
-        new_defer_usages: Any,
+        self, plan: _Object, root_type: GraphQLObjectType, root_value: Any, grouped: Any
     ) -> Any:
         run = _Run(self)
         try:
@@ -405,9 +397,7 @@ class StockroomExecutionContext(StrawberryGraphQLCoreExecutionContext):
             PLANS.fell_back(self)
             # A failed statement may have spoilt the shared read transaction (PostgreSQL).
             await self.context_value.end_shared_reads()
-        result = super().execute_collected_root_fields(
-            root_type, root_value, grouped_field_set, serially, new_defer_usages
-        )
+        result = super().execute_collected_root_fields(root_type, root_value, grouped, False, ())
         if self.is_awaitable(result):
             return await result
         return result
