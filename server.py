@@ -126,7 +126,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     configure_logging(settings.log_level)
     auth.configure_password_hashing(settings)
     events.configure(settings.low_stock_threshold)
-    db = db or Database(settings.database_url, pool_size=settings.pool_size)
+    db = db or Database(
+        settings.database_url, pool_size=settings.pool_size, stamp_push=settings.stamp_push
+    )
     failures = failure_limits(db, settings.redis_url)
     view = StockroomGraphQL(build_schema(settings), db, settings, failure_limits=failures)
 

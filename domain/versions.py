@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, event
+from sqlalchemy import bindparam, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from models.versions import VersionStamp
+from models.versions import BUMPED, STAMPS_CHANNEL, VersionStamp
 
 CATALOG, CURRENCY, TAX = "catalog", "currency", "tax"
 PROMOTION, SHIPPING, GATEWAY = "promotion", "shipping", "gateway"
@@ -100,13 +100,21 @@ def _bump_marked(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_marked(session: Session) -> None:
     session.info.pop(_MARKED, None)
+    session.info.pop(BUMPED, None)
 
 
 def bump(session: Session, kinds: list[str]) -> None:
-    """Move the stamps of `kinds` by one in the session's transaction (rows made on first use)."""
-    stmt = _BUMPS[session.get_bind().dialect.name]
+    """Move the stamps of `kinds` by one in the session's transaction (rows made on first use).
+    On PostgreSQL the same statement notifies the new value (delivered at commit) and the
+    values are noted for the writer's wait (models/versions.py, pushed stamps)."""
+    dialect = session.get_bind().dialect.name
+    if dialect != "postgresql":
+        for kind in kinds:
+            session.execute(_BUMPS[dialect], {"name": kind})
+        return
+    bumped = session.info.setdefault(BUMPED, {})
     for kind in kinds:
-        session.execute(stmt, {"name": kind})
+        bumped[kind] = session.execute(_PG_BUMP, {"name": kind}).scalar_one()
 
 
 def _bump_statement(insert: Any) -> Any:
@@ -118,3 +126,8 @@ def _bump_statement(insert: Any) -> Any:
 
 
 _BUMPS = {"postgresql": _bump_statement(pg_insert), "sqlite": _bump_statement(sqlite_insert)}
+_PG_BUMP = text(
+    "WITH bumped AS (INSERT INTO version_stamp (name, value) VALUES (:name, 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = version_stamp.value + 1 RETURNING name, value) "
+    f"SELECT value, pg_notify('{STAMPS_CHANNEL}', name || '=' || value) FROM bumped"
+)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from models.sqlite_driver import OneHopDBAPI
-from models.versions import StampReader, StampsUnavailable
+from models.versions import BUMPED, StampReader, StampsUnavailable
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
 SQLITE_MMAP_BYTES = 1 << 30
@@ -180,7 +180,9 @@ def _watch(engine: AsyncEngine) -> None:
 class Database:
     """The engines and session factories of one database URL."""
 
-    def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> None:
+    def __init__(
+        self, url: str, pool_size: int = DEFAULT_POOL_SIZE, stamp_push: bool = True
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -201,7 +203,7 @@ class Database:
             _watch(engine)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
-        self.stamps = StampReader(url)
+        self.stamps = StampReader(url, stamp_push)
         """Version stamps of shared data, and what this process caches under them."""
 
     @asynccontextmanager
@@ -216,13 +218,18 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One write transaction: commits when the block ends, rolls back on any exception."""
+        """One write transaction: commits when the block ends, rolls back on any exception.
+        Once committed, every server process sees the version stamps it moved before this
+        returns (models/versions.py, pushed stamps)."""
         async with (
             self._write_lock or nullcontext(),
             self._write_sessions() as session,
             session.begin(),
         ):
             yield session
+        bumped = session.info.pop(BUMPED, None)
+        if bumped:
+            await self.stamps.wait_seen(bumped)
 
     async def ping(self) -> bool:
         try:

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     """max-age of public answers (Cache-Control: public): storefront catalogue reads."""
     response_cache_size: int = Field(1000, ge=0)
     """Catalogue answers each server process keeps whole (0: none)."""
+    stamp_push: bool = True
+    """PostgreSQL: version stamps pushed to every process by LISTEN/NOTIFY, each write waiting
+    until all have them (models/versions.py); off: one stamp query per request (for poolers
+    that cannot LISTEN, such as PgBouncer in transaction mode)."""
     compiled_reads: bool = True
     """Catalogue reads run by a plan compiled per document (schema/execution.py) instead of
     graphql-core's generic executor; the same answers (off: for comparison)."""

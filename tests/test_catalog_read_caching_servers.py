@@ -108,6 +108,33 @@ async def test_a_change_through_one_process_shows_at_once_on_the_other(
             assert _node(answer)[field] == expected, field
 
 
+async def test_every_rename_through_one_process_shows_at_once_on_the_other(
+    db_url: str, template: Template
+) -> None:
+    """Twenty times: the other process's answer is cached, a write commits through the first,
+    and the very next read through the other shows it (on PostgreSQL the stamps are pushed:
+    the writer answers only once the other process holds the new ones)."""
+    async with (
+        running_server(db_url) as one,
+        running_server(db_url) as two,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        admin = Caller(client, one.base, template.admin_token)
+        reader = Caller(client, two.base, template.storefront_token)
+        made = await admin.mutate(
+            'mutation { productCreate(input: {sku: "R", name: "R0", price: 100, status: LIVE}) '
+            "{ product { id } errors { code } } }"
+        )
+        rename = (
+            "mutation($id: ID!, $name: String!) { productUpdate(id: $id, input: {name: $name}) "
+            "{ errors { code } } }"
+        )
+        for i in range(1, 21):
+            await reader.get(LISTING, {"first": 1})  # kept in the other's cache
+            await admin.mutate(rename, {"id": made["product"]["id"], "name": f"R{i}"})
+            assert _node(await reader.get(LISTING, {"first": 1}))["name"] == f"R{i}"
+
+
 async def test_a_query_persisted_through_one_process_runs_by_hash_on_the_other(
     db_url: str, template: Template
 ) -> None:

@@ -96,7 +96,13 @@ async def _exercise_graphiql(browser, base: str) -> None:  # type: ignore[no-unt
     )
     await page.click(".graphiql-execute-button")
     await page.locator(".graphiql-response", has_text="Browser VAT").wait_for(timeout=30_000)
-    answered = [c for c in graphql_calls if "taxBands" in c[0] and "IntrospectionQuery" not in c[0]]
+
+    def answered_calls() -> list[tuple[str, dict[str, str], int]]:
+        return [c for c in graphql_calls if "taxBands" in c[0] and "IntrospectionQuery" not in c[0]]
+
+    # `record` is async (it awaits the headers): the page may show the answer before it ran.
+    await _wait_for(page, lambda: bool(answered_calls()))
+    answered = answered_calls()
     assert answered and answered[-1][2] == 200
     assert answered[-1][1]["authorization"].startswith("Bearer ")
     assert json.loads(answered[-1][0])["query"] == QUERY

@@ -17,8 +17,11 @@ def plain_dsn(url: str) -> str:
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
-async def test_a_killed_stamp_connection_is_replaced_within_the_read(db_url: str) -> None:
-    stamps = PostgresStamps(plain_dsn(db_url))
+@pytest.mark.parametrize("push", [True, False], ids=["pushed", "read"])
+async def test_a_killed_stamp_connection_is_replaced_within_the_read(
+    db_url: str, push: bool
+) -> None:
+    stamps = PostgresStamps(plain_dsn(db_url), push)
     try:
         first = await stamps.read()
         assert first  # the migrated database has its stamp rows
@@ -29,6 +32,12 @@ async def test_a_killed_stamp_connection_is_replaced_within_the_read(db_url: str
             assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
         finally:
             await killer.close()
+        if push:  # pushed stamps are dropped as soon as the connection is seen closed
+            for _ in range(500):
+                if not stamps._live:
+                    break
+                await asyncio.sleep(0.01)
+            assert not stamps._live
         assert await asyncio.wait_for(stamps.read(), timeout=10) == first
         assert stamps._conn is not None and stamps._conn.get_server_pid() != pid
     finally:
