@@ -282,7 +282,7 @@ async def _insert(session: AsyncSession, cleaned: list[ProductChanges]) -> list[
     ids = [row["id"] for row in rows]
     found = {p.id: p for p in await session.scalars(select(Product).where(Product.id.in_(ids)))}
     products = [found[pk] for pk in ids]
-    created = [(p.id, events.product_data(p)) for p in products]
+    created = [(row["id"], events.product_row_data(row)) for row in rows]
     await events.emit_new(session, events.PRODUCT_CREATED, events.PRODUCT, created)
     return products
 

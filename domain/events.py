@@ -171,7 +171,7 @@ async def emit_new(
     now = utcnow()
     emitted = [Emitted(new_id(), type_, kind, pk, 1, dict(data), now) for pk, data in objects]
     await session.execute(
-        insert(Event),
+        insert(Event.__table__),  # (Core: the ORM's bulk path checks every row again)
         [
             {
                 "id": e.id,
@@ -358,26 +358,39 @@ async def emit_stock_each(
 def product_data(product: Product) -> dict[str, Any]:
     """The product's own fields as the admin API names them (no prices, which depend on the
     currency asked for, and no categories or other linked rows)."""
+    return product_row_data({name: getattr(product, name) for name in _PRODUCT_DATA_COLUMNS})
+
+
+_PRODUCT_DATA_COLUMNS = (
+    "id sku slug name description status parent_id weight requires_shipping manage_stock "
+    "stock_total stock_allocated images custom_fields created_at updated_at"
+).split()
+
+
+def product_row_data(row: Mapping[str, Any]) -> dict[str, Any]:
+    """product_data of a product's column values (bulk creation has them as the rows it
+    inserted: no ORM attribute access per field)."""
+    parent_id = row["parent_id"]
     return {
-        "id": encode_id(PRODUCT, product.id),
-        "sku": product.sku,
-        "slug": product.slug,
-        "name": product.name,
-        "description": product.description,
-        "status": product.status,
-        "parent": {"id": encode_id(PRODUCT, product.parent_id)} if product.parent_id else None,
-        "weight": product.weight,
-        "requiresShipping": product.requires_shipping,
-        "manageStock": product.manage_stock,
+        "id": encode_id(PRODUCT, row["id"]),
+        "sku": row["sku"],
+        "slug": row["slug"],
+        "name": row["name"],
+        "description": row["description"],
+        "status": row["status"],
+        "parent": {"id": encode_id(PRODUCT, parent_id)} if parent_id else None,
+        "weight": row["weight"],
+        "requiresShipping": row["requires_shipping"],
+        "manageStock": row["manage_stock"],
         "stock": {
-            "total": product.stock_total,
-            "available": product.stock_available,
-            "allocated": product.stock_allocated,
+            "total": row["stock_total"],
+            "available": row["stock_total"] - row["stock_allocated"],
+            "allocated": row["stock_allocated"],
         },
-        "images": product.images,
-        "customFields": product.custom_fields,
-        "createdAt": _iso(product.created_at),
-        "updatedAt": _iso(product.updated_at),
+        "images": row["images"],
+        "customFields": row["custom_fields"],
+        "createdAt": _iso(row["created_at"]),
+        "updatedAt": _iso(row["updated_at"]),
     }
 
 

@@ -4,11 +4,13 @@ writes one in its own transaction, with a per-object sequence; a rolled-back cha
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from domain import events
+from models.catalog import Product
 from models.engine import Database, StatementCounter
 from models.events import Event
 from resolvers.ids import parse_id
@@ -189,7 +191,13 @@ BULK = """mutation($inputs: [ProductInput!]!) { productBulkCreate(inputs: $input
 
 
 async def test_bulk_creation_emits_one_created_event_per_product(api: Api, db: Database) -> None:
-    inputs = [{"sku": f"B-{n}", "name": f"Bulk {n}", "price": 100} for n in range(3)]
+    """One product.created each, its data made from the inserted rows: the same as
+    product_data of the product read back (what productCreate's event carries)."""
+    inputs: list[dict[str, Any]] = [
+        {"sku": f"B-{n}", "name": f"Bulk {n}", "price": 100} for n in range(3)
+    ]
+    inputs[1].update(manageStock=True, stock=4, description="Brass", weight=250)
+    inputs[2].update(images=[{"url": "https://img.example/b.jpg", "alt": "B"}], status="LIVE")
     made = (await api.admin(BULK, {"inputs": inputs}))["productBulkCreate"]
     assert made["errors"] == []
     for product in made["products"]:
@@ -197,6 +205,12 @@ async def test_bulk_creation_emits_one_created_event_per_product(api: Api, db: D
         assert [(r.type, r.sequence, r.data["id"]) for r in rows] == [
             ("product.created", 1, product["id"])
         ]
+        parsed = parse_id(product["id"])
+        assert parsed is not None
+        async with db.reader() as session:
+            stored = await session.get(Product, parsed[1])
+            assert stored is not None
+            assert rows[0].data == events.product_data(stored)
 
 
 async def test_a_stock_change_costs_one_statement_more_per_event(
