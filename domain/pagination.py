@@ -129,11 +129,13 @@ async def paginate(
     request: PageRequest,
     scalars: bool = True,
     page_rows: PageRows | None = None,
+    params: dict[str, Any] | None = None,
 ) -> Page[Any]:
     """One page of `stmt`, ordered by `keys` (the last must be unique, e.g. the primary key).
     With `page_rows`, `stmt` selects narrow rows (the keys) that `page_rows` turns into the
     page's rows in the same statement: wide rows are then read for the page only, not for
-    every row sorted (`keys` then read the values from `page_rows`' rows)."""
+    every row sorted (`keys` then read the values from `page_rows`' rows). `params`: values
+    of `stmt`'s named parameters."""
     unbounded = stmt
     if request.after:
         stmt = stmt.where(_bound(keys, request.after, greater=not descending))
@@ -145,7 +147,7 @@ async def paginate(
     limited = stmt.order_by(*order).limit(size + 1)
     if page_rows is not None:
         limited = page_rows(limited.subquery("page"), reverse)
-    result = await session.execute(limited)
+    result = await session.execute(limited, params)
     rows = list(result.scalars() if scalars else result)
     has_more = len(rows) > size
     rows = rows[:size]

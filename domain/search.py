@@ -19,6 +19,7 @@ first): an exact SKU match, then the database's rank (minus ts_rank on PostgreSQ
 SQLite), then the product id, so keyset cursors stay exact.
 """
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -29,9 +30,11 @@ from sqlalchemy import (
     Double,
     Integer,
     Select,
+    String,
     Text,
     Uuid,
     and_,
+    bindparam,
     case,
     cast,
     column,
@@ -113,24 +116,37 @@ class SearchTerms:
             )
         return cls(text, words)
 
+    def _runs(self) -> list[tuple[int, int, str]]:
+        """(word index, run index in the word, run) of every letter-and-digit run."""
+        return [
+            (w, t, run)
+            for w, word in enumerate(self.words)
+            for t, run in enumerate(_RUN.findall(word))
+        ]
+
+    def run_parameters(self) -> dict[str, str]:
+        """The values of tsquery_source(bound=True)'s parameters."""
+        return {f"search_run_{index}": run for index, (_, _, run) in enumerate(self._runs())}
+
     def fts5_query(self) -> str:
         """Every word as an FTS5 phrase (quoted: no operator syntax), the last as a prefix."""
         phrases = ['"' + w.replace('"', '""') + '"' for w in self.words]
         phrases[-1] += " *"
         return " ".join(phrases)
 
-    def tsquery_source(self, weight: str = "") -> ColumnElement[str]:
+    def tsquery_source(self, weight: str = "", bound: bool = False) -> ColumnElement[str]:
         """SQL text for to_tsquery: each word a phrase of its letter-and-digit runs (`<->`),
         the words ANDed, the last run as a prefix (`:*`). Each run goes through
         stockroom_search_text (unaccent, punctuation as spaces) as the indexed text did, then
         inside quotes: it can never be operator syntax. `weight` ("A"): every run matches
-        only words of that weight (the name and SKU)."""
+        only words of that weight (the name and SKU). `bound`: the runs are the parameters
+        `search_run_0`, `search_run_1`, ... (see run_parameters), not values."""
         parts: list[Any] = []
-        for w, word in enumerate(self.words):
-            for t, run in enumerate(_RUN.findall(word)):
-                if w or t:
-                    parts.append((":" + weight if weight else "") + (" <-> " if t else " & "))
-                parts += ["'", func.stockroom_search_text(cast(literal(run), Text)), "'"]
+        for index, (w, t, run) in enumerate(self._runs()):
+            if w or t:
+                parts.append((":" + weight if weight else "") + (" <-> " if t else " & "))
+            value = bindparam(f"search_run_{index}", type_=String()) if bound else literal(run)
+            parts += ["'", func.stockroom_search_text(cast(value, Text)), "'"]
         parts.append(":*" + weight)
         return func.concat(*parts)
 
@@ -139,9 +155,9 @@ def _sku_match(terms: SearchTerms) -> ColumnElement[bool]:
     return Product.sku == terms.text
 
 
-def _tsquery(terms: SearchTerms, weight: str = "") -> ColumnElement[Any]:
+def _tsquery(terms: SearchTerms, weight: str = "", bound: bool = False) -> ColumnElement[Any]:
     """The search's tsquery as a scalar subquery: computed once per statement, not per row."""
-    source = terms.tsquery_source(weight)
+    source = terms.tsquery_source(weight, bound)
     parsed = func.to_tsquery(literal_column("'simple'::regconfig"), source)
     return select(parsed).scalar_subquery()
 
@@ -168,8 +184,27 @@ def _postgres_search(
 
 
 def _postgres_first_page(terms: SearchTerms, status: str | None, probe_rows: int) -> "FirstPage":
-    """The first page of a one-word RELEVANCE search on PostgreSQL (only the search and the
-    status filter), in the order of `_postgres_search` (SKU match, name-or-SKU tier,
+    """The first page of a one-word RELEVANCE search on PostgreSQL (see _first_page_statement):
+    its statement is built once per shape (the word's runs, status or not, page size, probe)
+    and kept; the search's values are its parameters (building it took 2 ms a request)."""
+    params: dict[str, Any] = {"search_text": terms.text, **terms.run_parameters()}
+    if status is not None:
+        params["search_status"] = status
+    shape = (len(terms.run_parameters()), status is not None, probe_rows)
+
+    def build(limit: int) -> tuple[Select[Any], list[SortKey], dict[str, Any]]:
+        return (*_first_page_statement(*shape, limit), params)
+
+    return build
+
+
+@functools.lru_cache(maxsize=1024)
+def _first_page_statement(
+    runs: int, by_status: bool, probe_rows: int, limit: int
+) -> tuple[Select[Any], list[SortKey]]:
+    """The first page of `limit` rows of a one-word RELEVANCE search on PostgreSQL (only the
+    search and the status filter; parameters `search_text`, `search_run_N`, `search_status`
+    when `by_status`), in the order of `_postgres_search` (SKU match, name-or-SKU tier,
     description tier, each tier by id), without reading every hit: a GIN bitmap of 10k hits
     visits ~5k heap pages (about 7 ms at 100k products, whatever is computed from them).
 
@@ -182,65 +217,66 @@ def _postgres_first_page(terms: SearchTerms, status: str | None, probe_rows: int
     branches needed run; the planner is never left to guess (a prefix's selectivity is a
     fixed guess: it would scan the primary key for a word no product has)."""
 
-    def build(limit: int) -> tuple[Select[Any], list[SortKey]]:
-        query, named = _tsquery(terms), _SEARCH_VECTOR.op("@@")(_tsquery(terms, "A"))
-        live = [Product.status == status] if status is not None else []
-        scan = (
-            select(Product.id, Product.status, Product.sku, _SEARCH_VECTOR.label("vector"))
-            .order_by(Product.id)
-            .limit(probe_rows)
-            .subquery("probe_rows")
+    shape = SearchTerms("", ("-".join("x" * runs),))  # a word of `runs` runs, all bound
+    text = bindparam("search_text", type_=String())
+    status = bindparam("search_status", type_=String()) if by_status else None
+    query = _tsquery(shape, bound=True)
+    named = _SEARCH_VECTOR.op("@@")(_tsquery(shape, "A", bound=True))
+    live = [Product.status == status] if status is not None else []
+    scan = (
+        select(Product.id, Product.status, Product.sku, _SEARCH_VECTOR.label("vector"))
+        .order_by(Product.id)
+        .limit(probe_rows)
+        .subquery("probe_rows")
+    )
+    probed = (
+        select(scan.c.id, scan.c.vector.op("@@")(_tsquery(shape, "A", bound=True)).label("named"))
+        .where(
+            scan.c.vector.op("@@")(query),
+            scan.c.sku != text,
+            *([scan.c.status == status] if status is not None else []),
         )
-        probed = (
-            select(scan.c.id, scan.c.vector.op("@@")(_tsquery(terms, "A")).label("named"))
-            .where(
-                scan.c.vector.op("@@")(query),
-                scan.c.sku != terms.text,
-                *([scan.c.status == status] if status is not None else []),
-            )
-            .cte("probe_hits")
-            .prefix_with("MATERIALIZED")
-        )
-        probed_named = select(probed.c.id).where(probed.c.named).subquery("probed_named")
-        probed_other = select(probed.c.id).where(~probed.c.named).subquery("probed_other")
-        all_named = (
-            select(Product.id)
-            .where(_NAME_SKU_VECTOR.op("@@")(query), named, Product.sku != terms.text, *live)
-            .cte("name_hits")
-            .prefix_with("MATERIALIZED")
-        )
-        all_other = (
-            select(Product.id)
-            .where(_SEARCH_VECTOR.op("@@")(query), ~named, Product.sku != terms.text, *live)
-            .cte("description_hits")
-            .prefix_with("MATERIALIZED")
-        )
+        .cte("probe_hits")
+        .prefix_with("MATERIALIZED")
+    )
+    probed_named = select(probed.c.id).where(probed.c.named).subquery("probed_named")
+    probed_other = select(probed.c.id).where(~probed.c.named).subquery("probed_other")
+    all_named = (
+        select(Product.id)
+        .where(_NAME_SKU_VECTOR.op("@@")(query), named, Product.sku != text, *live)
+        .cte("name_hits")
+        .prefix_with("MATERIALIZED")
+    )
+    all_other = (
+        select(Product.id)
+        .where(_SEARCH_VECTOR.op("@@")(query), ~named, Product.sku != text, *live)
+        .cte("description_hits")
+        .prefix_with("MATERIALIZED")
+    )
 
-        def count(rows: Any) -> Any:
-            return select(func.count()).select_from(rows).scalar_subquery()
+    def count(rows: Any) -> Any:
+        return select(func.count()).select_from(rows).scalar_subquery()
 
-        def tier(rows: Any, score: float, *gate: Any) -> Select[Any]:
-            scored = select(rows.c.id, literal(score, Double).label("score"))
-            return scored.where(*gate).order_by(rows.c.id).limit(limit)
+    def tier(rows: Any, score: float, *gate: Any) -> Select[Any]:
+        scored = select(rows.c.id, literal(score, Double).label("score"))
+        return scored.where(*gate).order_by(rows.c.id).limit(limit)
 
-        few_probed_named = count(probed_named) < limit
-        few_named = and_(few_probed_named, count(all_named) < limit)
-        hits = union_all(
-            select(Product.id, literal(SKU_MATCH_SCORE, Double).label("score")).where(
-                _sku_match(terms), *live
-            ),
-            tier(probed_named, NAME_SKU_SCORE, ~few_probed_named),
-            tier(all_named, NAME_SKU_SCORE, few_probed_named),
-            tier(probed_other, DESCRIPTION_SCORE, few_named, count(probed_other) >= limit),
-            tier(all_other, DESCRIPTION_SCORE, few_named, count(probed_other) < limit),
-        ).subquery("search_hits")
-        keys = [
-            SortKey(hits.c.score, lambda row: row.score),
-            SortKey(hits.c.id, lambda row: row[0].id),
-        ]
-        return select(hits), keys
-
-    return build
+    few_probed_named = count(probed_named) < limit
+    few_named = and_(few_probed_named, count(all_named) < limit)
+    hits = union_all(
+        select(Product.id, literal(SKU_MATCH_SCORE, Double).label("score")).where(
+            Product.sku == text, *live
+        ),
+        tier(probed_named, NAME_SKU_SCORE, ~few_probed_named),
+        tier(all_named, NAME_SKU_SCORE, few_probed_named),
+        tier(probed_other, DESCRIPTION_SCORE, few_named, count(probed_other) >= limit),
+        tier(all_other, DESCRIPTION_SCORE, few_named, count(probed_other) < limit),
+    ).subquery("search_hits")
+    keys = [
+        SortKey(hits.c.score, lambda row: row.score),
+        SortKey(hits.c.id, lambda row: row[0].id),
+    ]
+    return select(hits), keys
 
 
 def _sqlite_rank(terms: SearchTerms) -> ColumnElement[float]:
@@ -343,7 +379,7 @@ def _only_status(query: ProductQuery, storefront: bool) -> tuple[bool, str | Non
     return len(wanted) <= 1, next(iter(wanted), None)
 
 
-FirstPage = Callable[[int], tuple[Select[Any], list[SortKey]]]
+FirstPage = Callable[[int], tuple[Select[Any], list[SortKey], dict[str, Any]]]
 PROBE_ROWS = 1000
 """PostgreSQL, a one-word search's first page: the products (by id) probed for the
 description tier before the GIN index is read instead (see _postgres_first_page)."""
@@ -465,9 +501,9 @@ def product_listing(
 async def page_of_products(
     session: AsyncSession, listing: ProductListing, descending: bool, request: PageRequest
 ) -> Page[Product]:
-    statement, keys = listing.statement, listing.keys
+    statement, keys, params = listing.statement, listing.keys, None
     if listing.first_page and not (descending or request.backwards or request.after):
-        statement, keys = listing.first_page(request.size + 1)
+        statement, keys, params = listing.first_page(request.size + 1)
     page = await paginate(
         session,
         statement,
@@ -476,6 +512,7 @@ async def page_of_products(
         request,
         scalars=not listing.scored,
         page_rows=listing.page_rows,
+        params=params,
     )
     page.filtered = listing.statement  # (the count: the listing's own rows)
     if listing.counted is not None:

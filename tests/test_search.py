@@ -165,6 +165,14 @@ async def test_a_one_word_first_page_on_postgresql_probes_instead_of_reading_eve
                     assert pages[0].has_next_page == pages[1].has_next_page
     counted = product_listing(ProductQuery(search="lamp"), None, True, db.is_sqlite, True)
     assert counted.first_page is None  # (the ranked page carries the count)
+    if not db.is_sqlite:  # one statement per shape, built once; the words are its parameters
+        pages = [
+            product_listing(ProductQuery(search=word), None, True, False, False).first_page
+            for word in ("lamp", "bowl", "t-shirt")
+        ]
+        built = [page(3) for page in pages if page is not None]
+        assert built[0][0] is built[1][0] and built[0][0] is not built[2][0]
+        assert [b[2]["search_run_0"] for b in built] == ["lamp", "bowl", "t"]
     uncounted = PRODUCTS.replace("totalCount", "")
     variables: dict[str, Any] = {"first": 2, "filter": {"search": "lamp"}}
     seen: list[str] = []
