@@ -71,15 +71,17 @@ class Page(Generic[T]):
     cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
-    filtered: Select[Any]
-    """Every row matching the filters, unordered and unbounded (for the count)."""
+    filtered: "Select[Any] | Callable[[], Select[Any]]"
+    """Every row matching the filters, unordered and unbounded (for the count); or a
+    function making that statement, called only when the count is asked."""
     total: int | None = None
     """The count, when the page's own statement gave it (count_statement is then not run)."""
 
     @property
     def count_statement(self) -> Select[Any]:
         """SELECT count(*) of every matching row: built and run only when totalCount is asked."""
-        return count_statement(self.filtered)
+        filtered = self.filtered
+        return count_statement(filtered if isinstance(filtered, Select) else filtered())
 
 
 def _encode_value(value: Any) -> Any:

@@ -165,6 +165,13 @@ async def test_a_one_word_first_page_reads_each_tier_s_first_hits_not_every_hit(
                     assert [p.items for p in pages] == [pages[1].items] * 2
                     assert [p.cursors for p in pages] == [pages[1].cursors] * 2
                     assert pages[0].has_next_page == pages[1].has_next_page
+                    if not db.is_sqlite:  # the ranked statement is made only if needed
+                        assert callable(listing.made)
+                        assert "_statement_and_keys" not in vars(listing)
+                    if size == 20:  # ... such as for a count
+                        async with db.reader() as session:
+                            counts = [await session.scalar(p.count_statement) for p in pages]
+                        assert counts[0] == counts[1] == len(pages[1].items)
     counted = product_listing(ProductQuery(search="lamp"), None, True, db.is_sqlite, True)
     assert (counted.first_page is None) != db.is_sqlite  # (PostgreSQL: the ranked page counts)
     if not db.is_sqlite:  # one statement per shape, built once; the words are its parameters
