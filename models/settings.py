@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     """max-age of public answers (Cache-Control: public): storefront catalogue reads."""
     response_cache_size: int = Field(1000, ge=0)
     """Catalogue answers each server process keeps whole (0: none)."""
+    sqlite_query_slots: int = Field(2, ge=1)
+    """SQLite: queries (not mutations) one server process runs at once; the rest wait."""
     stamp_push: bool = True
     """PostgreSQL: version stamps pushed to every process by LISTEN/NOTIFY, each write waiting
     until all have them (models/versions.py); off: one stamp query per request (for poolers
