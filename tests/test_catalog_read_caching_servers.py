@@ -8,6 +8,8 @@ import hashlib
 import json
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,16 +56,25 @@ def _node(answer: Any) -> dict[str, Any]:
     return dict(answer["data"]["products"]["edges"][0]["node"])
 
 
-async def test_a_change_through_one_process_shows_at_once_on_the_other(
-    db_url: str, template: Template
-) -> None:
+@asynccontextmanager
+async def admin_and_reader(db_url: str, template: Template) -> AsyncIterator[tuple[Caller, Caller]]:
+    """Two server processes on one database: an admin writing through the first, a storefront
+    reading through the second."""
     async with (
         running_server(db_url) as one,
         running_server(db_url) as two,
         httpx.AsyncClient(timeout=30) as client,
     ):
-        admin = Caller(client, one.base, template.admin_token)
-        reader = Caller(client, two.base, template.storefront_token)
+        yield (
+            Caller(client, one.base, template.admin_token),
+            Caller(client, two.base, template.storefront_token),
+        )
+
+
+async def test_a_change_through_one_process_shows_at_once_on_the_other(
+    db_url: str, template: Template
+) -> None:
+    async with admin_and_reader(db_url, template) as (admin, reader):
         made = await admin.mutate(
             'mutation { productCreate(input: {sku: "P2", name: "Two", price: 1000, status: LIVE, '
             "manageStock: true, stock: 10}) { product { id } errors { code } } }"
@@ -114,13 +125,7 @@ async def test_every_rename_through_one_process_shows_at_once_on_the_other(
     """Twenty times: the other process's answer is cached, a write commits through the first,
     and the very next read through the other shows it (on PostgreSQL the stamps are pushed:
     the writer answers only once the other process holds the new ones)."""
-    async with (
-        running_server(db_url) as one,
-        running_server(db_url) as two,
-        httpx.AsyncClient(timeout=30) as client,
-    ):
-        admin = Caller(client, one.base, template.admin_token)
-        reader = Caller(client, two.base, template.storefront_token)
+    async with admin_and_reader(db_url, template) as (admin, reader):
         made = await admin.mutate(
             'mutation { productCreate(input: {sku: "R", name: "R0", price: 100, status: LIVE}) '
             "{ product { id } errors { code } } }"
