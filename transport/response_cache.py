@@ -33,13 +33,11 @@ class Answer:
     raw_headers: tuple[tuple[bytes, bytes], ...]
     """`headers` encoded for ASGI, with Origin in Vary when CORS is on and Content-Length,
     as transport/fast_path.py sends them (built once, not per hit)."""
+    etag: str | None
+    """The ETag header's value (found once, not per hit)."""
 
     def response(self) -> Response:
         return Response(self.body, status_code=self.status, headers=dict(self.headers))
-
-    @property
-    def etag(self) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == "etag"), None)
 
 
 class ResponseCache:
@@ -89,7 +87,8 @@ class ResponseCache:
         headers = tuple((k, v) for k, v in response.headers.items() if k.lower() in KEPT_HEADERS)
         body = bytes(response.body)
         raw = self._raw_headers(headers, len(body))
-        kept = Answer(stamps, response.status_code, body, headers, tuple(operations), raw)
+        etag = next((v for k, v in headers if k.lower() == "etag"), None)
+        kept = Answer(stamps, response.status_code, body, headers, tuple(operations), raw, etag)
         self._answers[key] = kept
         self._answers.move_to_end(key)
         while len(self._answers) > self.max_entries:
