@@ -1,6 +1,7 @@
 """productFacets (API.md section 15): counts over exactly the products a filter matches, LIVE
 only for storefronts, in a fixed number of statements."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -13,8 +14,20 @@ from domain.facets import _counts_statement
 from models.catalog import Product
 from models.engine import SQLITE_MMAP_BYTES, Database, StatementCounter
 from resolvers.ids import parse_id
-from tests.catalog_helpers import PRODUCTS, create_category, create_group, create_product
+from tests.catalog_helpers import (
+    PRODUCT_DELETE,
+    PRODUCT_UPDATE,
+    PRODUCTS,
+    create_category,
+    create_group,
+    create_product,
+    product_input,
+)
 from tests.conftest import Api
+from tests.test_search import _migrate
+
+LINKS_REVISION_BEFORE = "f1a2b3c4d5e6"
+"""The revision before the search rows' category ids (a1b2c3d4e5f7)."""
 
 FACETS = """query($filter: ProductFilter) { productFacets(filter: $filter) {
   totalCount inStock
@@ -150,11 +163,11 @@ def test_a_search_s_matches_are_counted_in_id_order_and_unranked() -> None:
     for dialect, sqlite in ((postgresql.dialect(), False), (sqlite_dialect.dialect(), True)):
         for query in (ProductQuery(search="lamp"), ProductQuery(search="lamp", price_min=1)):
             plain = sqlite and query.price_min is None
-            searched = str(_counts_statement(query, True, sqlite).compile(dialect=dialect))
+            searched = str(_counts_statement(query, True, sqlite)[0].compile(dialect=dialect))
             assert ("ORDER BY product.id" in searched) == (not plain)
             assert ("product_search_row.price" in searched) == plain
             assert "bm25" not in searched and "ts_rank" not in searched
-        whole = str(_counts_statement(ProductQuery(), True, sqlite).compile(dialect=dialect))
+        whole = str(_counts_statement(ProductQuery(), True, sqlite)[0].compile(dialect=dialect))
         assert "ORDER BY" not in whole
 
 
@@ -193,3 +206,62 @@ def _pk(global_id: str) -> Any:
     parsed = parse_id(global_id)
     assert parsed is not None
     return parsed[1]
+
+
+CATEGORY_DELETE = """mutation($id: ID!) { categoryDelete(id: $id) {
+  category { id } errors { code } } }"""
+BULK = """mutation($inputs: [ProductInput!]!) { productBulkCreate(inputs: $inputs) {
+  products { id } errors { code } } }"""
+
+
+async def test_a_search_s_category_counts_follow_every_write_to_the_links(
+    api: Api, db_url: str
+) -> None:
+    """A search's category counts (SQLite: from the search rows' JSON arrays of category
+    ids, kept by triggers on the links) equal the counts through the links (`priceMin: 0`
+    takes that path) after each kind of write to the links and after the migration that
+    adds the arrays is run again over existing links (its backfill), for both roles."""
+    home = await create_category(api, "Home")
+    lights = await create_category(api, "Lights", parentId=home["id"])
+    desk = await create_product(api, "L1", name="Desk lamp", categoryIds=[lights["id"]])
+    both = [home["id"], lights["id"]]
+    floor = await create_product(api, "L2", name="Floor lamp", categoryIds=both)
+    shade = await create_product(api, "L3", name="Lamp shade")
+
+    async def same_counts() -> dict[str, int]:
+        for as_ in ("storefront", "admin"):
+            plain = await api.data(FACETS, {"filter": {"search": "lamp"}}, as_=as_)
+            other = await api.data(FACETS, {"filter": {"search": "lamp", "priceMin": 0}}, as_=as_)
+            assert plain == other, as_
+        return _counts(plain["productFacets"], "categories", "category")
+
+    assert await same_counts() == {"lights": 2, "home": 1}
+    changes: list[tuple[str, dict[str, Any]]] = [
+        (PRODUCT_UPDATE, {"id": shade["id"], "input": {"categoryIds": both}}),
+        (PRODUCT_UPDATE, {"id": floor["id"], "input": {"categoryIds": []}}),
+        (
+            BULK,
+            {
+                "inputs": [
+                    product_input(f"B{i}", name="Bulk lamp", categoryIds=both) for i in range(3)
+                ]
+            },
+        ),
+        (PRODUCT_DELETE, {"id": desk["id"]}),
+        (CATEGORY_DELETE, {"id": lights["id"]}),
+    ]
+    expected = [
+        {"lights": 3, "home": 2},
+        {"lights": 2, "home": 1},
+        {"lights": 5, "home": 4},
+        {"lights": 4, "home": 4},
+        {"home": 4},
+    ]
+    for (document, variables), counts in zip(changes, expected, strict=True):
+        result = await api.admin(document, variables)
+        assert all(not payload["errors"] for payload in result.values()), result
+        assert await same_counts() == counts, document
+    await asyncio.to_thread(_migrate, db_url, LINKS_REVISION_BEFORE, "downgrade")
+    await create_product(api, "L9", name="Late lamp", categoryIds=[home["id"]])
+    await asyncio.to_thread(_migrate, db_url, "head", "upgrade")
+    assert await same_counts() == {"home": 5}

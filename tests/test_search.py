@@ -431,3 +431,12 @@ async def test_sqlite_search_triggers_exist_at_head(db: Database) -> None:
         names = {r[0] for r in rows}
     triggers = {"insert", "update", "status", "delete"}
     assert {f"product_search_{name}" for name in triggers} <= names
+    async with db.reader() as session:  # the links' copies in the search rows (a1b2c3d4e5f7)
+        rows = await session.execute(
+            text(
+                "SELECT name FROM sqlite_master"
+                " WHERE type = 'trigger' AND tbl_name = 'product_category'"
+            )
+        )
+        names = {r[0] for r in rows}
+    assert {f"product_category_search_{name}" for name in ("insert", "delete", "update")} <= names
