@@ -48,6 +48,7 @@ from transport.access_log import AccessLog
 from transport.fast_path import CachedReads
 from transport.guards import BodySizeLimit
 from transport.http import StockroomGraphQL, health_endpoint, token_endpoint
+from transport.one_write import OneWriteHttpToolsProtocol
 from transport.outage import OutageMiddleware
 from transport.ratelimit import rate_limited
 from transport.tracing import add_tracing
@@ -310,6 +311,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, offer: bool = 
             log_config=None,
             access_log=False,  # transport/access_log.py writes one JSON line per request
             lifespan="on",
+            http=OneWriteHttpToolsProtocol,  # a whole answer in one write (transport/one_write.py)
             ws_max_size=settings.max_body_bytes,  # a WebSocket message: the body limit too
         )
     finally:
