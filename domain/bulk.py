@@ -31,6 +31,7 @@ from models.catalog import (
     ProductCategory,
     ProductCollection,
     TaxBand,
+    product_table_with_category_ids,
 )
 from models.inventory import StockTransaction
 
@@ -249,8 +250,16 @@ async def _insert(session: AsyncSession, cleaned: list[ProductChanges]) -> list[
     INSERTs are of the tables (Core), not the ORM classes: the ORM's bulk path would sort
     and check every row's attributes again (about 30 us a product)."""
     rows = _product_rows(cleaned)
+    table: Any = Product.__table__
+    inserted = rows
+    if session.get_bind().dialect.name == "postgresql":  # with their category ids set
+        table = product_table_with_category_ids()
+        inserted = [
+            {**row, "category_ids": sorted(set(changes.category_ids or []))}
+            for row, changes in zip(rows, cleaned, strict=True)
+        ]
     try:
-        await session.execute(insert(Product.__table__), rows)
+        await session.execute(insert(table), inserted)
     except IntegrityError as exc:  # a racing writer took a SKU or slug since the lookups
         raise DomainError(ErrorCode.DUPLICATE, "sku or slug is already taken", ["inputs"]) from exc
     links = (

@@ -3,21 +3,21 @@ whatever the catalogue, over exactly the products the listing's filter matches (
 statement, search index included), so `total_count` always equals the listing's totalCount.
 
 1. The counts: the matches are computed once (a MATERIALIZED common table expression of id,
-   brand, price bucket and in-stock flag; a search's in id order so that the category links,
-   keyed by product id, are read in their index's order: PostgreSQL at 100k products, 5k
-   matches 24.7 -> 22.0 ms, 10k matches 59.6 -> 46.3 ms, medians of 20 alternated prepared
-   runs; the whole catalogue's 100k sorted first took longer, 331 -> 423 ms),
-   then grouped three ways in one statement:
+   brand, price bucket, in-stock flag and category ids), then grouped three ways in one
+   statement:
    - price ranges and in-stock: buckets of the stored price (store currency minor units
      without tax: the same number `priceMin`/`priceMax` filter on);
    - brands: matches per brand;
    - categories: matches linked to each category itself (not its sub-categories: a product
-     in two sub-categories of one parent would count twice in a sum), read from the matches
-     to their links (the product_category primary key), never from all links; on SQLite a
-     search with no other filter than the status reads them from its hits' search rows
-     (`product_search_row.category_ids`, a JSON array kept by triggers on the links,
-     migration a1b2c3d4e5f7; 5k hits at 100k products: in-process minima 15.8-16.6 ->
-     9.5-11.8 ms for the whole facets call).
+     in two sub-categories of one parent would count twice in a sum), never from all links:
+     PostgreSQL unnests each matched row's `product.category_ids` (uuid[], kept by triggers
+     on the links, migration b2c3d4e5f6a8; a one-word search's 5k hits at 100k products:
+     18.8k -> 3.7k buffers, the counts in SQL 14.2 -> 10.7 ms, minima of 25 alternated
+     runs); SQLite, for a search with no other filter than the status, reads its hits'
+     search rows (`product_search_row.category_ids`, a JSON array kept by triggers on the
+     links, migration a1b2c3d4e5f7; the whole facets call in process, minima 15.8-16.6 ->
+     9.5-11.8 ms), and otherwise looks each match's links up in their primary key (a
+     search's matches sorted by id first, so they are read in the index's order).
    Such a search's counts statement is built once per shape and kept (PlainSearch; building
    it took 1.2-1.9 ms a request).
 2. The brands counted (storefronts: LIVE ones, as they only see those), most first.
@@ -49,7 +49,7 @@ from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from domain.catalog import ProductQuery, ProductSortField, Status, in_stock_condition
 from domain.search import PlainSearch, facet_hits, product_listing
-from models.catalog import Brand, Category, Product, ProductCategory
+from models.catalog import PRODUCT_CATEGORY_IDS, Brand, Category, Product, ProductCategory
 
 PRICE_BUCKETS = (0, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000)
 """Lower bounds of the price ranges (minor units): 0-9.99, 10-24.99, 25-49.99, 50-99.99,
@@ -110,27 +110,30 @@ def _counts_statement(
         return _plain_search_counts(*plain.shape, sqlite), plain.parameters
     listing = product_listing(query, ProductSortField.NAME, storefront, sqlite)
     in_stock = case((in_stock_condition(True), 1), else_=0)
-    matches = listing.statement.with_only_columns(
+    columns = [
         Product.id.label("id"),
         Product.brand_id.label("brand_id"),
         Product.price.label("price"),
         in_stock.label("in_stock"),
-    )
-    if query.search:  # a search's hits are found in no order; sorting a few thousand ids
-        matches = matches.order_by(Product.id)  # pays (the whole catalogue's 100k: no)
-    return _grouped(matches, sqlite, json_categories=False), None
+    ]
+    if not sqlite:  # (PostgreSQL: each product row carries its category ids)
+        columns.append(PRODUCT_CATEGORY_IDS.label("category_ids"))
+    matches = listing.statement.with_only_columns(*columns)
+    if sqlite and query.search:  # a search's hits are found in no order; sorting a few
+        matches = matches.order_by(Product.id)  # thousand ids pays (100k: no)
+    return _grouped(matches, sqlite, arrays=not sqlite), None
 
 
 @functools.lru_cache(maxsize=256)
 def _plain_search_counts(runs: tuple[int, ...], by_status: bool, sqlite: bool) -> Any:
-    """The counts statement of a PlainSearch of this shape (SQLite: categories from the
-    hits' search rows' JSON arrays, not the links)."""
-    return _grouped(facet_hits(runs, by_status, sqlite), sqlite, json_categories=sqlite)
+    """The counts statement of a PlainSearch of this shape."""
+    return _grouped(facet_hits(runs, by_status, sqlite), sqlite, arrays=True)
 
 
-def _grouped(matches: Select[Any], sqlite: bool, json_categories: bool) -> Any:
+def _grouped(matches: Select[Any], sqlite: bool, arrays: bool) -> Any:
     """`matches` (id, brand_id, price, in_stock[, category_ids] rows) computed once and
-    grouped three ways."""
+    grouped three ways. `arrays`: the categories from each match's category_ids (SQLite: a
+    JSON array, PostgreSQL: uuid[]), else from its links."""
     found = matches.selected_columns
     columns = [
         found.id.label("id"),
@@ -138,18 +141,21 @@ def _grouped(matches: Select[Any], sqlite: bool, json_categories: bool) -> Any:
         _bucket(found.price).label("bucket"),
         found.in_stock.label("in_stock"),
     ]
-    if json_categories:
+    if arrays:
         columns.append(found.category_ids.label("category_ids"))
     # computed once, read three times
     rows = matches.with_only_columns(*columns).cte("matches").prefix_with("MATERIALIZED")
     no_id, no_bucket = cast(null(), Uuid()), cast(null(), Integer)
-    if json_categories:  # (SQLite) each match's category ids, from its JSON array
-        each = func.json_each(rows.c.category_ids).table_valued("value")
+    if arrays:
+        if sqlite:
+            each = func.json_each(rows.c.category_ids).table_valued("value")
+        else:
+            each = func.unnest(rows.c.category_ids).table_valued("value").render_derived()
         category: Any = type_coerce(each.c.value, Uuid())
         categories = select(literal(_CATEGORIES), no_bucket, category, func.count(), null())
         categories = categories.select_from(rows).join(each, true()).group_by(each.c.value)
     else:
-        product_id = _not_indexed(rows.c.id) if sqlite else rows.c.id
+        product_id = _not_indexed(rows.c.id)  # (SQLite)
         categories = (
             select(literal(_CATEGORIES), no_bucket, ProductCategory.category_id, func.count())
             .add_columns(null())

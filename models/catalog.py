@@ -1,12 +1,26 @@
 """Catalogue tables: tax bands, currencies, products, categories, brands, collections,
 variations and their options, and custom-field definitions."""
 
+import functools
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint, event, text
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    CheckConstraint,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    event,
+    literal_column,
+    text,
+)
 from sqlmodel import Column, Field, SQLModel
 
 from models.base import DecimalText, UTCDateTime, new_id, utcnow
@@ -208,6 +222,20 @@ class ProductCategory(SQLModel, table=True):
 
     product_id: uuid.UUID = Field(foreign_key="product.id", ondelete="CASCADE", primary_key=True)
     category_id: uuid.UUID = Field(foreign_key="category.id", ondelete="CASCADE", primary_key=True)
+
+
+PRODUCT_CATEGORY_IDS = literal_column("product.category_ids", ARRAY(Uuid()))
+"""PostgreSQL only, not mapped (ORM reads never load it): `product.category_ids`, the product's
+category ids sorted, kept in step with its ProductCategory links by triggers (migration
+b2c3d4e5f6a8); what facets count categories from."""
+
+
+@functools.cache
+def product_table_with_category_ids() -> Table:
+    """PostgreSQL: the product table with PRODUCT_CATEGORY_IDS, for a Core INSERT that sets
+    it with the row (the links' triggers then find nothing to change)."""
+    columns = [c._copy() for c in Product.__table__.columns]  # type: ignore[attr-defined]
+    return Table("product", MetaData(), *columns, Column("category_ids", ARRAY(Uuid())))
 
 
 class ProductCollection(SQLModel, table=True):

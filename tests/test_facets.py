@@ -154,21 +154,24 @@ async def test_sqlite_connections_read_through_a_shared_memory_map(db: Database)
         assert mapped == SQLITE_MMAP_BYTES
 
 
-def test_a_search_s_matches_are_counted_in_id_order_and_unranked() -> None:
-    """A search's hits come from its index in no useful order: the facets sort their ids so
-    the category links are read in their index's order (not the whole catalogue: sorting 100k
-    ids cost more than it saved); and they are never ranked (no bm25 or ts_rank: counts need
-    none). On SQLite a search with no other filter than the status reads its FTS hits' facet
-    columns from product_search_row, not each hit's product row (nor sorts them)."""
+def test_facets_count_categories_from_arrays_where_they_can_and_never_rank() -> None:
+    """PostgreSQL counts every match's categories from its row's category_ids (no link
+    lookups, so no sort of the matches); SQLite does for a search with no other filter than
+    the status (its FTS hits' facet columns and category ids from product_search_row, not
+    each hit's product row nor links), and otherwise sorts a search's hits by id so their
+    links are read in their index's order (not the whole catalogue: sorting 100k ids cost
+    more than it saved). Counts are never ranked (no bm25 or ts_rank)."""
     for dialect, sqlite in ((postgresql.dialect(), False), (sqlite_dialect.dialect(), True)):
         for query in (ProductQuery(search="lamp"), ProductQuery(search="lamp", price_min=1)):
             plain = sqlite and query.price_min is None
             searched = str(_counts_statement(query, True, sqlite)[0].compile(dialect=dialect))
-            assert ("ORDER BY product.id" in searched) == (not plain)
+            assert ("ORDER BY product.id" in searched) == (sqlite and not plain)
             assert ("product_search_row.price" in searched) == plain
+            assert ("JOIN product_category" in searched) == (sqlite and not plain)
             assert "bm25" not in searched and "ts_rank" not in searched
         whole = str(_counts_statement(ProductQuery(), True, sqlite)[0].compile(dialect=dialect))
         assert "ORDER BY" not in whole
+        assert ("JOIN product_category" in whole) == sqlite
 
 
 async def test_a_search_s_facets_follow_every_write_to_the_columns_they_count(
