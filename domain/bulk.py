@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events
-from domain.catalog import ProductChanges, _clean_product_columns, slugify
+from domain.catalog import ProductChanges, _clean_product_columns, insert_links, slugify
 from domain.customfields import check_custom_fields, definitions_of
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.inventory import StockAction
@@ -273,7 +273,7 @@ async def _insert(session: AsyncSession, cleaned: list[ProductChanges]) -> list[
             for pk in getattr(changes, key) or []
         ]
         if pairs:
-            await session.execute(insert(table.__table__), pairs)
+            await insert_links(session, table.__table__, column, pairs)
     ledger = [
         {
             "id": new_id(),

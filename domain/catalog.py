@@ -11,7 +11,20 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert, or_, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import operators
@@ -331,9 +344,28 @@ async def _save_links(
             continue
         await session.execute(delete(table).where(table.product_id == product_id))
         if ids:
-            await session.execute(
-                insert(table), [{"product_id": product_id, column: pk} for pk in ids]
+            await insert_links(
+                session, table, column, [{"product_id": product_id, column: pk} for pk in ids]
             )
+
+
+async def insert_links(
+    session: AsyncSession, table: Any, column: str, pairs: list[dict[str, Any]]
+) -> None:
+    """INSERT link rows ({"product_id": ..., column: ...}); on PostgreSQL as one statement
+    (unnest of two arrays), not one per row: the triggers on product_category recompute the
+    products' category_ids once per statement (migration b2c3d4e5f6a8)."""
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(insert(table), pairs)
+        return
+    arrays = [
+        bindparam(key, [pair[key] for pair in pairs], type_=ARRAY(Uuid()))
+        for key in ("product_id", column)
+    ]
+    rows = func.unnest(*arrays).table_valued("product_id", column).render_derived()
+    await session.execute(
+        insert(table).from_select(["product_id", column], select(rows.c.product_id, rows.c[column]))
+    )
 
 
 async def _set_stock(session: AsyncSession, product: Product, total: int) -> None:

@@ -5,13 +5,14 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from domain import bulk
 from domain.catalog import ProductQuery
 from domain.facets import _counts_statement
-from models.catalog import Product
+from models.catalog import PRODUCT_CATEGORY_IDS, Product
 from models.engine import SQLITE_MMAP_BYTES, Database, StatementCounter
 from resolvers.ids import parse_id
 from tests.catalog_helpers import (
@@ -268,3 +269,28 @@ async def test_a_search_s_category_counts_follow_every_write_to_the_links(
     await create_product(api, "L9", name="Late lamp", categoryIds=[home["id"]])
     await asyncio.to_thread(_migrate, db_url, "head", "upgrade")
     assert await same_counts() == {"home": 5}
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=False)
+async def test_bulk_created_products_carry_their_category_ids_without_a_second_write(
+    api: Api, db: Database
+) -> None:
+    """PostgreSQL: productBulkCreate inserts each product with its category_ids set and its
+    links in one statement, so the links' triggers find nothing to change: no product row is
+    written twice (an UPDATE per product was most of a batch's extra cost)."""
+    home = _pk((await create_category(api, "Home"))["id"])
+    lights = _pk((await create_category(api, "Lights"))["id"])
+    inputs = [
+        {**product_input(f"B{i}"), "category_ids": ids}
+        for i, ids in enumerate([[lights, home], [home], []])
+    ]
+    async with db.transaction() as session:
+        created = await bulk.create_products(session, inputs)
+        stats = "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = :t"
+        written = (await session.execute(text(stats), {"t": "product"})).one()
+        arrays = select(Product.sku, PRODUCT_CATEGORY_IDS).where(
+            Product.id.in_([p.id for p in created])
+        )
+        found = dict((await session.execute(arrays)).all())
+    assert tuple(written) == (3, 0)
+    assert found == {"B0": sorted([lights, home]), "B1": [home], "B2": []}
