@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
@@ -18,7 +18,14 @@ from domain import versions
 from domain.catalog import ProductQuery, ProductSortField
 from domain.facets import product_facets
 from domain.pagination import PageRequest
-from domain.search import NAME_SKU_VECTOR, page_of_products, product_listing
+from domain.search import (
+    EXPANDED_WORDS,
+    NAME_SKU_VECTOR,
+    SearchTerms,
+    _matching_tsquery,
+    page_of_products,
+    product_listing,
+)
 from models.base import utcnow
 from models.catalog import Product
 from models.engine import Database, StatementCounter
@@ -364,6 +371,85 @@ async def test_the_index_follows_updates_and_deletes(api: Api) -> None:
     assert await _found(api, "oak", as_="admin") == set()
 
 
+async def test_a_last_word_matches_every_word_it_starts(api: Api, db: Database) -> None:
+    """The last word is a prefix however it is matched (PostgreSQL: as the words of
+    `search_word` starting with it, when there are at most EXPANDED_WORDS of them, else as a
+    prefix), with the words a product gets when created or renamed."""
+    await create_product(api, "M1", name="Red mug")
+    await create_product(api, "M2", name="Red mugs", description="a pair")
+    await create_product(api, "M3", name="Blue mugwort")
+    await create_product(api, "M4", name="Red cup", description="not a mu g")
+    for i in range(EXPANDED_WORDS + 2):  # more words starting "lamp" than are expanded
+        await create_product(api, f"L{i}", name=f"Red lamp{chr(97 + i)}")
+    await create_product(api, "T1", name="Red t-shirt")
+    assert await _found(api, "red mug") == {"M1", "M2"}
+    assert await _found(api, "mugw") == {"M3"}
+    assert await _found(api, "red mugw") == set()
+    assert await _found(api, "red lamp") == {f"L{i}" for i in range(EXPANDED_WORDS + 2)}
+    assert await _found(api, "red lampc") == {"L2"}
+    assert await _found(api, "red t-sh") == {"T1"}  # (a phrase: its last run a prefix)
+    assert await _found(api, "pair mu") == {"M2"}
+    cup = (await api.admin(PRODUCTS, {"first": 1, "filter": {"search": "cup"}}))["products"]
+    changes = {"input": {"name": "Red mugful"}, "id": cup["edges"][0]["node"]["id"]}
+    assert (await api.admin(PRODUCT_UPDATE, changes))["productUpdate"]["errors"] == []
+    assert await _found(api, "red mug") == {"M1", "M2", "M4"}
+    assert await _missing_words(db) == 0
+    if not db.is_sqlite:  # what PostgreSQL's index reads: the words, or the prefix
+        queries = {}
+        async with db.reader() as session:
+            for search in ("red mug", "red lamp", "mugw", "red t-sh", "zz"):
+                matching = _matching_tsquery(SearchTerms.parse(search))  # type: ignore[arg-type]
+                queries[search] = await session.scalar(select(matching))
+        assert queries == {
+            "red mug": "'red' & ( 'mug' | 'mugful' | 'mugs' | 'mugwort' )",
+            "red lamp": "'red' & 'lamp':*",
+            "mugw": "'mugwort'",
+            "red t-sh": "'red' & 't' <-> 'sh':*",
+            "zz": "'zz':*",
+        }
+
+
+async def _missing_words(db: Database) -> int:
+    """PostgreSQL: the lexemes of products' search vectors missing from search_word (0 on
+    SQLite, which has no such table)."""
+    if db.is_sqlite:
+        return 0
+    missing = """SELECT count(*) FROM product, unnest(tsvector_to_array(search_vector)) AS w
+                 WHERE NOT EXISTS (SELECT 1 FROM search_word s WHERE s.word = w COLLATE "C")"""
+    async with db.reader() as session:
+        return int(await session.scalar(text(missing)) or 0)
+
+
+async def test_search_words_follow_bulk_inserts_and_updates(db: Database) -> None:
+    """PostgreSQL keeps every lexeme of every product in search_word: after a multi-row
+    INSERT (the statement-level trigger), after renames, SKU and description changes."""
+    now = utcnow()
+    fixed = {"images": [], "custom_fields": {}, "created_at": now, "updated_at": now}
+    rows = [
+        {"sku": f"BULK-{i}", "slug": f"bulk-{i}", "name": f"Crème jug{i}", "price": 100}
+        for i in range(5)
+    ]
+    async with db.transaction() as session:
+        await session.execute(insert(Product), [{**r, **fixed} for r in rows])
+    assert await _missing_words(db) == 0
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "UPDATE product SET name = 'Zircon vase', description = 'quartz',"
+                " sku = 'ZV-' || substr(slug, 6)"
+            )
+        )
+    assert await _missing_words(db) == 0
+    if not db.is_sqlite:
+        async with db.reader() as session:
+            words = set(await session.scalars(text("SELECT word FROM search_word")))
+        assert {"creme", "jug0", "zircon", "quartz", "zv", "4"} <= words
+    listing = product_listing(ProductQuery(search="quartz zirc"), None, False, db.is_sqlite)
+    async with db.reader() as session:
+        page = await page_of_products(session, listing, False, PageRequest(first=10))
+    assert sorted(p.sku for p in page.items) == [f"ZV-{i}" for i in range(5)]
+
+
 async def test_a_search_too_long_is_invalid(api: Api) -> None:
     result = await api.gql(PRODUCTS, {"filter": {"search": "word " * 17}}, as_="storefront")
     assert result["errors"][0]["extensions"]["code"] == "INVALID"
@@ -416,6 +502,7 @@ async def test_the_migration_indexes_existing_products(db_url: str) -> None:
             )
         assert (counted.total_count, counted.in_stock) == (3, 3)
         assert [(r.min, r.count) for r in counted.price_ranges] == [(5000, 3)]
+        assert await _missing_words(db) == 0  # (PostgreSQL: search_word filled, b8c9d0e1f2a3)
     finally:
         await db.dispose()
 
