@@ -258,8 +258,10 @@ async def _insert(session: AsyncSession, cleaned: list[ProductChanges]) -> list[
             {**row, "category_ids": sorted(set(changes.category_ids or []))}
             for row, changes in zip(rows, cleaned, strict=True)
         ]
-    try:
-        await session.execute(insert(table), inserted)
+    try:  # RETURNING: SQLAlchemy then sends the rows as one multi-row INSERT (insertmanyvalues)
+        # instead of one execution per row, so statement triggers fire once per batch
+        # (search_word, migration b8c9d0e1f2a3: per row it cost about 70 ms per 500 at 1M)
+        await session.execute(insert(table).returning(table.c.id), inserted)
     except IntegrityError as exc:  # a racing writer took a SKU or slug since the lookups
         raise DomainError(ErrorCode.DUPLICATE, "sku or slug is already taken", ["inputs"]) from exc
     links = (
