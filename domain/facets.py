@@ -148,12 +148,14 @@ def _grouped(matches: Select[Any], sqlite: bool, arrays: bool) -> Any:
     no_id, no_bucket = cast(null(), Uuid()), cast(null(), Integer)
     if arrays:
         if sqlite:
-            each = func.json_each(rows.c.category_ids).table_valued("value")
-        else:
-            each = func.unnest(rows.c.category_ids).table_valued("value").render_derived()
+            each: Any = func.json_each(rows.c.category_ids).table_valued("value")
+            found_from = rows.join(each, true())
+        else:  # unnest in the select list (a ProjectSet): 1-3 ms less than a join to it
+            each = select(func.unnest(rows.c.category_ids).label("value")).subquery("each")
+            found_from = each
         category: Any = type_coerce(each.c.value, Uuid())
         categories = select(literal(_CATEGORIES), no_bucket, category, func.count(), null())
-        categories = categories.select_from(rows).join(each, true()).group_by(each.c.value)
+        categories = categories.select_from(found_from).group_by(each.c.value)
     else:
         product_id = _not_indexed(rows.c.id)  # (SQLite)
         categories = (
