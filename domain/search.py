@@ -533,7 +533,8 @@ def facet_hits(runs: tuple[int, ...], by_status: bool, sqlite: bool) -> Select[A
         stmt = stmt.where(Product.status == status)
     sku = Product.sku == text
     if runs:
-        stmt = stmt.where(or_(_SEARCH_VECTOR.op("@@")(_tsquery(_shaped(runs), bound=True)), sku))
+        matching = _matching_tsquery(_shaped(runs), bound=True)  # (the listing's own)
+        stmt = stmt.where(or_(_SEARCH_VECTOR.op("@@")(matching), sku))
     else:
         stmt = stmt.where(sku)
     return stmt
