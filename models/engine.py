@@ -167,7 +167,8 @@ def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        # run with the transaction's first statement, in its thread hop (sqlite_driver.py)
+        conn.connection.dbapi_connection.begin_pending = begin
 
     return engine
 

@@ -1,4 +1,5 @@
-"""SQLAlchemy's aiosqlite adapter with one thread hop per statement instead of four.
+"""SQLAlchemy's aiosqlite adapter with one thread hop per statement instead of four, and
+none for BEGIN or for ending a transaction that never started.
 
 aiosqlite runs each call on its connection's thread: SQLAlchemy's adapter makes a cursor,
 executes, fetches the rows and closes the cursor as four calls, four hand-offs between the
@@ -7,6 +8,11 @@ GIL changing hands). Measured on a listing: 22 hops for 2 statements, about a fi
 CPU time. Here a statement runs as one function on the connection's thread (cursor, execute,
 fetch, close) and the adapter's cursor keeps what it returned. Statements still run off the
 event loop (a slow search or a lock wait never stalls other requests).
+
+A transaction's BEGIN (models/engine.py emits it) waits for the transaction's first statement
+and runs in that statement's hop; a rollback or commit when no transaction is open (a
+session that ran nothing, the pool's reset after the session's own rollback) makes no hop.
+A listing went from five hops to three (BEGIN, two SELECTs, ROLLBACK, the pool's ROLLBACK).
 
 Uses two aiosqlite internals, `Connection._execute(fn, ...)` (run on its thread) and
 `Connection._conn` (the sqlite3 connection), which SQLAlchemy's own adapter also reaches for;
@@ -29,8 +35,13 @@ Outcome = tuple[Any, list[Any] | None, int, int | None]
 """What a statement left on its cursor: description, rows (None: none), rowcount, lastrowid."""
 
 
-def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
-    """On the connection's thread: the whole statement, its cursor closed before returning."""
+def _run(
+    conn: sqlite3.Connection, begin: str | None, operation: str, parameters: Any, many: bool
+) -> Outcome:
+    """On the connection's thread: the transaction's BEGIN if it is still to come, then the
+    whole statement, its cursor closed before returning."""
+    if begin is not None:
+        conn.execute(begin)
     cursor = conn.cursor()
     try:
         if many:
@@ -91,9 +102,11 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _run(self, operation: Any, parameters: Any, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        async with self._adapt_connection._execute_mutex:
+        adapted: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
+        async with adapted._execute_mutex:
+            begin, adapted.begin_pending = adapted.begin_pending, None
             outcome: Outcome = await connection._execute(
-                _run, connection._conn, operation, parameters, many
+                _run, connection._conn, begin, operation, parameters, many
             )
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows or ())
@@ -106,8 +119,29 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("begin_pending",)
     _cursor_cls = OneHopCursor
+
+    def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
+        super().__init__(dbapi, connection)
+        self.begin_pending: str | None = None
+        """The BEGIN the next statement runs first (set by models/engine.py's begin hook)."""
+
+    def rollback(self) -> None:
+        if self._transaction_open():
+            super().rollback()
+
+    def commit(self) -> None:
+        if self._transaction_open():
+            super().commit()
+
+    def _transaction_open(self) -> bool:
+        """Whether the sqlite3 connection is in a transaction, a deferred BEGIN dropped (no
+        statement ran: there is nothing to end). Read on the event loop's thread: between
+        this connection's statements, so its own thread is not touching it."""
+        self.begin_pending = None
+        sqlite_connection: sqlite3.Connection | None = self._connection._connection
+        return sqlite_connection is not None and sqlite_connection.in_transaction
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -8,8 +8,8 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from models.engine import SQLITE_WAL_AUTOCHECKPOINT_PAGES, Database
 
@@ -45,6 +45,59 @@ async def test_a_statement_is_one_call_on_the_thread(db: Database, thread_calls:
     assert [tuple(r) for r in rows] == [(1, 2), (3, 4)]
     assert thread_calls[0] == "_run"
     assert thread_calls.count("_run") == 1  # then only the session's rollback
+
+
+async def test_a_read_session_is_one_call_per_statement_and_one_rollback(
+    db: Database, thread_calls: list[str]
+) -> None:
+    async with db.reader() as session:
+        await session.execute(text("SELECT 0"))  # the pool's connection, made once
+    thread_calls.clear()
+    async with db.reader() as session:
+        await session.execute(text("SELECT 1"))
+        await session.execute(text("SELECT 2"))
+    # BEGIN rode with the first SELECT; the pool's reset found no transaction left to end
+    assert thread_calls == ["_run", "_run", "rollback"]
+
+
+async def test_a_session_that_runs_nothing_makes_no_call(
+    db: Database, thread_calls: list[str]
+) -> None:
+    async with db.reader() as session:
+        await session.execute(text("SELECT 0"))  # the pool's connection, made once
+    thread_calls.clear()
+    async with db.reader() as session:
+        await session.connection()  # begun: its BEGIN waits for a statement that never comes
+    async with db.transaction():
+        pass
+    assert thread_calls == []
+
+
+async def test_the_deferred_begin_still_isolates(db: Database, tmp_path: Path) -> None:
+    """A read's snapshot starts at its first statement and holds while another connection
+    commits; a writer's BEGIN IMMEDIATE still takes the write lock before its statement."""
+    async with db.reader() as session:
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
+        async with db.transaction() as writer:
+            await writer.execute(text("INSERT INTO t (name) VALUES ('seen later')"))
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
+    async with db.reader() as session:
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+    other = Database(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    try:
+        async with db.transaction() as writer:
+            await writer.execute(text("INSERT INTO t (name) VALUES ('holds the lock')"))
+            async with other.write_engine.connect() as conn:
+                await conn.run_sync(_wait_for_locks_50_ms)
+                with pytest.raises(OperationalError, match="locked"):
+                    await conn.execute(text("SELECT 1"))  # its BEGIN IMMEDIATE waits, fails
+    finally:
+        await other.dispose()
+
+
+def _wait_for_locks_50_ms(conn: Connection) -> None:
+    """On the raw connection, before the transaction begins (a BEGIN IMMEDIATE would wait)."""
+    conn.connection.dbapi_connection.cursor().execute("PRAGMA busy_timeout=50")  # type: ignore[union-attr]
 
 
 async def test_rowcount_lastrowid_returning_and_many(db: Database) -> None:
