@@ -146,7 +146,7 @@ def _count_statement(
         box[0] += 1
 
 
-def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
+def _sqlite_engine(url: str, begin: str, reads_only: bool = False) -> AsyncEngine:
     engine = create_async_engine(
         url,
         module=OneHopDBAPI(),  # one thread hop per statement (models/sqlite_driver.py)
@@ -156,6 +156,7 @@ def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        dbapi_connection.reads_only = reads_only  # quick reads run in place (sqlite_driver.py)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
@@ -187,7 +188,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self.read_engine = _sqlite_engine(url, "BEGIN")
+            self.read_engine = _sqlite_engine(url, "BEGIN", reads_only=True)
             self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
             # One writer per process at a time; BEGIN IMMEDIATE orders the processes.
             self._write_lock: asyncio.Lock | None = asyncio.Lock()

@@ -14,6 +14,16 @@ and runs in that statement's hop; a rollback or commit when no transaction is op
 session that ran nothing, the pool's reset after the session's own rollback) makes no hop.
 A listing went from five hops to three (BEGIN, two SELECTs, ROLLBACK, the pool's ROLLBACK).
 
+**Quick reads run on the event loop.** A hop costs two thread wake-ups, and on an idle
+machine a wake-up is a core leaving its sleep state: tens of microseconds each, a tenth of a
+one-client listing. So on a read connection (models/engine.py marks the read engine's) a
+statement whose last run took under INLINE_BELOW_SECONDS runs in place, and so does the
+read's ROLLBACK (it only drops the WAL snapshot). The first run of each statement, and any
+that last took longer (a search over many products, a facet count), still runs on the thread,
+so a slow read never stalls the loop for more than a quick read's time; a quick statement that
+turns slow goes back to the thread on its next run. Reads in WAL mode take no locks, so none of
+this waits on a writer. Writes always hop (BEGIN IMMEDIATE may wait for the write lock).
+
 Uses two aiosqlite internals, `Connection._execute(fn, ...)` (run on its thread) and
 `Connection._conn` (the sqlite3 connection), which SQLAlchemy's own adapter also reaches for;
 the test suite runs every statement through them.
@@ -21,6 +31,7 @@ the test suite runs every statement through them.
 
 import collections
 import sqlite3
+import time
 from typing import Any
 
 import aiosqlite
@@ -31,8 +42,15 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util import EMPTY_DICT
 
-Outcome = tuple[Any, list[Any] | None, int, int | None]
-"""What a statement left on its cursor: description, rows (None: none), rowcount, lastrowid."""
+Outcome = tuple[Any, list[Any] | None, int, int | None, float]
+"""What a statement left on its cursor: description, rows (None: none), rowcount, lastrowid;
+and the seconds it took."""
+INLINE_BELOW_SECONDS = 0.001
+"""A read statement whose last run took less runs on the event loop (see the docstring)."""
+MAX_STATEMENTS_TIMED = 4096
+"""Distinct statements whose last duration is kept (a process's statements are bounded by its
+code; the limit only guards against a surprise, by starting over)."""
+_last_seconds: dict[str, float] = {}
 
 
 def _run(
@@ -40,6 +58,7 @@ def _run(
 ) -> Outcome:
     """On the connection's thread: the transaction's BEGIN if it is still to come, then the
     whole statement, its cursor closed before returning."""
+    started = time.perf_counter()
     if begin is not None:
         conn.execute(begin)
     cursor = conn.cursor()
@@ -52,9 +71,24 @@ def _run(
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else None
-        return description, rows, cursor.rowcount, cursor.lastrowid
+        seconds = time.perf_counter() - started
+        return description, rows, cursor.rowcount, cursor.lastrowid, seconds
     finally:
         cursor.close()
+
+
+def _quick(operation: str) -> bool:
+    """Whether the statement is a SELECT (a read session's statements are; anything else
+    hops, whatever it is) whose last run took under INLINE_BELOW_SECONDS."""
+    return _last_seconds.get(
+        operation, INLINE_BELOW_SECONDS
+    ) < INLINE_BELOW_SECONDS and operation.startswith("SELECT")
+
+
+def _timed(operation: str, seconds: float) -> None:
+    if len(_last_seconds) >= MAX_STATEMENTS_TIMED:
+        _last_seconds.clear()
+    _last_seconds[operation] = seconds
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
@@ -105,10 +139,14 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         adapted: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
         async with adapted._execute_mutex:
             begin, adapted.begin_pending = adapted.begin_pending, None
-            outcome: Outcome = await connection._execute(
-                _run, connection._conn, begin, operation, parameters, many
-            )
-        self._description, rows, self._rowcount, self._lastrowid = outcome
+            arguments = (connection._conn, begin, operation, parameters, many)
+            if adapted.reads_only and not many and _quick(operation):  # a SELECT, see _quick
+                outcome = _run(*arguments)
+            else:
+                outcome = await connection._execute(_run, *arguments)
+        self._description, rows, self._rowcount, self._lastrowid, seconds = outcome
+        if adapted.reads_only:
+            _timed(operation, seconds)
         self._rows = collections.deque(rows or ())
 
     async def _async_soft_close(self) -> None:
@@ -119,16 +157,22 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("begin_pending",)
+    __slots__ = ("begin_pending", "reads_only")
     _cursor_cls = OneHopCursor
 
     def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
         super().__init__(dbapi, connection)
         self.begin_pending: str | None = None
         """The BEGIN the next statement runs first (set by models/engine.py's begin hook)."""
+        self.reads_only = False
+        """A connection of the read engine: its quick statements run in place (see above)."""
 
     def rollback(self) -> None:
-        if self._transaction_open():
+        if not self._transaction_open():
+            return
+        if self.reads_only:  # ends a read's snapshot: nothing to wait for
+            self._connection._connection.rollback()  # type: ignore[union-attr]
+        else:
             super().rollback()
 
     def commit(self) -> None:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from models import sqlite_driver
 from models.engine import SQLITE_WAL_AUTOCHECKPOINT_PAGES, Database
 
 
@@ -34,6 +35,7 @@ def thread_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return await run(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    monkeypatch.setattr(sqlite_driver, "_last_seconds", {})  # no statement timed yet
     return calls
 
 
@@ -47,17 +49,40 @@ async def test_a_statement_is_one_call_on_the_thread(db: Database, thread_calls:
     assert thread_calls.count("_run") == 1  # then only the session's rollback
 
 
-async def test_a_read_session_is_one_call_per_statement_and_one_rollback(
+async def test_a_quick_read_runs_in_place_from_its_second_run(
     db: Database, thread_calls: list[str]
 ) -> None:
     async with db.reader() as session:
         await session.execute(text("SELECT 0"))  # the pool's connection, made once
     thread_calls.clear()
-    async with db.reader() as session:
-        await session.execute(text("SELECT 1"))
-        await session.execute(text("SELECT 2"))
-    # BEGIN rode with the first SELECT; the pool's reset found no transaction left to end
-    assert thread_calls == ["_run", "_run", "rollback"]
+    for _ in range(2):
+        async with db.reader() as session:
+            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+            assert (await session.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
+    # the first runs hop (with BEGIN riding along), timed; the second ones run in place; the
+    # read's rollback runs in place and the pool's reset finds nothing to end
+    assert thread_calls == ["_run", "_run"]
+
+
+async def test_a_slow_read_and_every_write_stay_on_the_thread(
+    db: Database, thread_calls: list[str]
+) -> None:
+    slow = text(
+        "SELECT (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+        "WHERE x < 300000) SELECT count(*) FROM c)"
+    )
+    async with db.reader() as session, db.transaction():
+        await session.execute(text("SELECT 0"))  # both pools' connections, made once
+    thread_calls.clear()
+    for _ in range(2):
+        async with db.reader() as session:
+            assert (await session.execute(slow)).scalar_one() == 300000
+    assert thread_calls.count("_run") == 2  # timed over INLINE_BELOW_SECONDS: never in place
+    thread_calls.clear()
+    for _ in range(2):
+        async with db.transaction() as session:
+            await session.execute(text("SELECT count(*) FROM t"))
+    assert thread_calls == ["_run", "commit", "_run", "commit"]
 
 
 async def test_a_session_that_runs_nothing_makes_no_call(
