@@ -203,14 +203,21 @@ class Database:
             self._write_lock = None
         for engine in {self.read_engine, self.write_engine}:
             _watch(engine)
-        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        reads = self.read_engine
+        if not self.is_sqlite:
+            # Under READ COMMITTED each statement takes its own snapshot, in a transaction or
+            # not: a read session's BEGIN and ROLLBACK were two round trips that bought nothing.
+            reads = reads.execution_options(isolation_level="AUTOCOMMIT")
+        self._read_sessions = async_sessionmaker(reads, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self.stamps = StampReader(url, stamp_push)
         """Version stamps of shared data, and what this process caches under them."""
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads; its snapshot ends when the block does."""
+        """A session for reads. SQLite: one snapshot, which ends when the block does.
+        PostgreSQL: autocommit, each statement its own snapshot (as READ COMMITTED gives in
+        a transaction too), with no BEGIN or ROLLBACK round trip."""
         async with self._read_sessions() as session:
             yield session
 

@@ -2,6 +2,7 @@
 wait their turn; transport/http.py): every query still answers, and no more run together."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,15 +23,21 @@ async def test_queries_take_turns_on_sqlite(
 ) -> None:
     running, peak = 0, 0
     share = Context.sharing_reads
+    three_ran = asyncio.Event()
 
     @asynccontextmanager
     async def counted(self: Context) -> AsyncIterator[None]:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
+        if running >= 3:
+            three_ran.set()
         try:
             async with share(self):
-                await asyncio.sleep(0.01)  # hold the turn a while, as a slow query would
+                # hold the turn, as a slow query would: long enough for the other requests
+                # to arrive even on a loaded machine (a third running would end it at once)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(three_ran.wait(), timeout=0.3)
                 yield
         finally:
             running -= 1
