@@ -2,9 +2,13 @@
 whatever the catalogue, over exactly the products the listing's filter matches (the same
 statement, search index included), so `total_count` always equals the listing's totalCount.
 
-1. The counts: the matches are computed once (a MATERIALIZED common table expression of id,
-   brand, price bucket, in-stock flag and category ids), then grouped three ways in one
-   statement:
+1. The counts, in one statement: where the matches carry their category ids (PostgreSQL,
+   and a SQLite search with no other filter than the status), they are grouped once by
+   (price bucket, in-stock flag, brand, category ids), a few hundred groups for 10k matches,
+   and each facet summed from the groups (the 10k hits of a prefix search at 100k products,
+   in process, alternated: SQLite 29.4 -> 22.7 ms, PostgreSQL 27.2 -> 19.8 ms, medians);
+   otherwise the matches are computed once (a MATERIALIZED common table expression) and
+   grouped three ways:
    - price ranges and in-stock: buckets of the stored price (store currency minor units
      without tax: the same number `priceMin`/`priceMax` filter on);
    - brands: matches per brand;
@@ -55,6 +59,7 @@ PRICE_BUCKETS = (0, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000)
 """Lower bounds of the price ranges (minor units): 0-9.99, 10-24.99, 25-49.99, 50-99.99,
 100-249.99, 250-499.99, 500-999.99, 1000 and up in a two-decimal currency."""
 _PRICES, _BRANDS, _CATEGORIES = 0, 1, 2
+_NO_ID, _NO_BUCKET = cast(null(), Uuid()), cast(null(), Integer)
 
 
 @dataclass(frozen=True)
@@ -131,49 +136,76 @@ def _plain_search_counts(runs: tuple[int, ...], by_status: bool, sqlite: bool) -
 
 
 def _grouped(matches: Select[Any], sqlite: bool, arrays: bool) -> Any:
-    """`matches` (id, brand_id, price, in_stock[, category_ids] rows) computed once and
-    grouped three ways. `arrays`: the categories from each match's category_ids (SQLite: a
-    JSON array, PostgreSQL: uuid[]), else from its links."""
+    """`matches` (id, brand_id, price, in_stock[, category_ids] rows) grouped three ways.
+    `arrays`: the categories from each match's category_ids (SQLite: a JSON array,
+    PostgreSQL: uuid[]), else from its links."""
     found = matches.selected_columns
     columns = [
-        found.id.label("id"),
         found.brand_id.label("brand_id"),
         _bucket(found.price).label("bucket"),
         found.in_stock.label("in_stock"),
     ]
     if arrays:
-        columns.append(found.category_ids.label("category_ids"))
+        return _from_groups(matches.with_only_columns(*columns, found.category_ids), sqlite)
     # computed once, read three times
-    rows = matches.with_only_columns(*columns).cte("matches").prefix_with("MATERIALIZED")
-    no_id, no_bucket = cast(null(), Uuid()), cast(null(), Integer)
-    if arrays:
-        if sqlite:
-            each: Any = func.json_each(rows.c.category_ids).table_valued("value")
-            found_from = rows.join(each, true())
-        else:  # unnest in the select list (a ProjectSet): 1-3 ms less than a join to it
-            each = select(func.unnest(rows.c.category_ids).label("value")).subquery("each")
-            found_from = each
-        category: Any = type_coerce(each.c.value, Uuid())
-        categories = select(literal(_CATEGORIES), no_bucket, category, func.count(), null())
-        categories = categories.select_from(found_from).group_by(each.c.value)
-    else:
-        product_id = _not_indexed(rows.c.id)  # (SQLite)
-        categories = (
-            select(literal(_CATEGORIES), no_bucket, ProductCategory.category_id, func.count())
-            .add_columns(null())
-            .select_from(rows)
-            .join(ProductCategory, ProductCategory.product_id == product_id)
-            .group_by(ProductCategory.category_id)
-        )
+    rows = (
+        matches.with_only_columns(found.id.label("id"), *columns)
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
+    product_id = _not_indexed(rows.c.id)  # (SQLite)
+    categories = (
+        select(literal(_CATEGORIES), _NO_BUCKET, ProductCategory.category_id, func.count())
+        .add_columns(null())
+        .select_from(rows)
+        .join(ProductCategory, ProductCategory.product_id == product_id)
+        .group_by(ProductCategory.category_id)
+    )
+    return _three_ways(rows, func.count(), rows.c.in_stock, categories)
+
+
+def _from_groups(matches: Select[Any], sqlite: bool) -> Any:
+    """The (brand_id, bucket, in_stock, category_ids) `matches` grouped once by all four
+    (a few hundred groups for thousands of matches: one sort on SQLite, one hash on
+    PostgreSQL, instead of materializing every match and grouping it three times, its
+    category ids unnested one by one), then each facet summed from the groups."""
+    hits = matches.subquery("hits")
+    keys = (hits.c.bucket, hits.c.in_stock, hits.c.brand_id, hits.c.category_ids)
+    groups = (
+        select(*keys, func.count().label("n"))
+        .group_by(*keys)
+        .cte("groups")
+        .prefix_with("MATERIALIZED")
+    )
+    if sqlite:
+        each: Any = func.json_each(groups.c.category_ids).table_valued("value")
+        found_from = groups.join(each, true())
+        n = groups.c.n
+    else:  # unnest in the select list (a ProjectSet), not a join to it
+        each = select(func.unnest(groups.c.category_ids).label("value"), groups.c.n)
+        each = found_from = each.subquery("each")
+        n = each.c.n
+    category: Any = type_coerce(each.c.value, Uuid())
+    categories = (
+        select(literal(_CATEGORIES), _NO_BUCKET, category, _total(n), null())
+        .select_from(found_from)
+        .group_by(each.c.value)
+    )
+    return _three_ways(groups, _total(groups.c.n), groups.c.in_stock * groups.c.n, categories)
+
+
+def _total(n: Any) -> Any:
+    return func.sum(n).cast(Integer)
+
+
+def _three_ways(rows: Any, count: Any, stocked: Any, categories: Select[Any]) -> Any:
+    """The price buckets (with the in-stock sum), brands and `categories` counts of `rows`
+    (brand_id, bucket, in_stock columns): `count` of each group, `stocked` in stock."""
     return union_all(
-        select(
-            literal(_PRICES),
-            rows.c.bucket,
-            no_id,
-            func.count(),
-            func.sum(rows.c.in_stock).cast(Integer),
-        ).group_by(rows.c.bucket),
-        select(literal(_BRANDS), no_bucket, rows.c.brand_id, func.count(), null())
+        select(literal(_PRICES), rows.c.bucket, _NO_ID, count, _total(stocked)).group_by(
+            rows.c.bucket
+        ),
+        select(literal(_BRANDS), _NO_BUCKET, rows.c.brand_id, count, null())
         .where(rows.c.brand_id.is_not(None))
         .group_by(rows.c.brand_id),
         categories,

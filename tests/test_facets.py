@@ -110,6 +110,27 @@ async def test_facet_totals_equal_the_listing_for_every_filter(api: Api) -> None
             assert facets["inStock"] == stocked["products"]["totalCount"], (as_, filter)
 
 
+async def test_facets_add_up_matches_that_share_every_facet_value(api: Api) -> None:
+    """Matches alike in price bucket, stock, brand and categories are counted once each in
+    every facet (the counts are summed from groups of such matches), whichever way a search
+    is counted (a plain search, and with a price filter: SQLite's other path)."""
+    home = await create_category(api, "Home")
+    lights = await create_category(api, "Lights")
+    acme = await create_group(api, "brand", "Acme")
+    alike = {"price": 1500, "brandId": acme["id"], "categoryIds": [lights["id"], home["id"]]}
+    for i in range(3):
+        await create_product(api, f"A{i}", name=f"Oak lamp {i}", **alike)
+    sold_out = {**alike, "categoryIds": [lights["id"]], "manageStock": True, "stock": 0}
+    await create_product(api, "A3", name="Oak lamp 3", **{**sold_out, "price": 1600})
+    await create_product(api, "B1", name="Oak chair", price=1500, categoryIds=[home["id"]])
+    for filter in ({"search": "oak"}, {"search": "oak", "priceMin": 1}):
+        facets = (await api.storefront(FACETS, {"filter": filter}))["productFacets"]
+        assert facets["totalCount"] == 5 and facets["inStock"] == 4, filter
+        assert _counts(facets, "categories", "category") == {"lights": 4, "home": 4}
+        assert _counts(facets, "brands", "brand") == {"acme": 4}
+        assert facets["priceRanges"] == [{"min": 1000, "max": 2499, "count": 5}]
+
+
 async def test_facets_take_three_statements_whatever_the_catalogue(api: Api, db: Database) -> None:
     await _shop(api)
     await api.storefront(FACETS)  # the token is looked up once, then cached
@@ -169,6 +190,8 @@ def test_facets_count_categories_from_arrays_where_they_can_and_never_rank() -> 
             assert ("ORDER BY product.id" in searched) == (sqlite and not plain)
             assert ("product_search_row.price" in searched) == plain
             assert ("JOIN product_category" in searched) == (sqlite and not plain)
+            grouped_once = "GROUP BY hits.bucket, hits.in_stock, hits.brand_id, hits.category_ids"
+            assert (grouped_once in searched) == (plain or not sqlite)
             assert "bm25" not in searched and "ts_rank" not in searched
         whole = str(_counts_statement(ProductQuery(), True, sqlite)[0].compile(dialect=dialect))
         assert "ORDER BY" not in whole
