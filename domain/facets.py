@@ -132,7 +132,14 @@ def _counts_statement(
 @functools.lru_cache(maxsize=256)
 def _plain_search_counts(runs: tuple[int, ...], by_status: bool, sqlite: bool) -> Any:
     """The counts statement of a PlainSearch of this shape."""
-    return _grouped(facet_hits(runs, by_status, sqlite), sqlite, arrays=True)
+    parts = []
+    for hits in facet_hits(runs, by_status, sqlite):
+        found = hits.selected_columns
+        bucket = _bucket(found.price).label("bucket")
+        parts.append(
+            hits.with_only_columns(found.brand_id, bucket, found.in_stock, found.category_ids)
+        )
+    return _from_groups(parts, sqlite)
 
 
 def _grouped(matches: Select[Any], sqlite: bool, arrays: bool) -> Any:
@@ -146,7 +153,7 @@ def _grouped(matches: Select[Any], sqlite: bool, arrays: bool) -> Any:
         found.in_stock.label("in_stock"),
     ]
     if arrays:
-        return _from_groups(matches.with_only_columns(*columns, found.category_ids), sqlite)
+        return _from_groups([matches.with_only_columns(*columns, found.category_ids)], sqlite)
     # computed once, read three times
     rows = (
         matches.with_only_columns(found.id.label("id"), *columns)
@@ -164,19 +171,19 @@ def _grouped(matches: Select[Any], sqlite: bool, arrays: bool) -> Any:
     return _three_ways(rows, func.count(), rows.c.in_stock, categories)
 
 
-def _from_groups(matches: Select[Any], sqlite: bool) -> Any:
-    """The (brand_id, bucket, in_stock, category_ids) `matches` grouped once by all four
-    (a few hundred groups for thousands of matches: one sort on SQLite, one hash on
-    PostgreSQL, instead of materializing every match and grouping it three times, its
-    category ids unnested one by one), then each facet summed from the groups."""
-    hits = matches.subquery("hits")
-    keys = (hits.c.bucket, hits.c.in_stock, hits.c.brand_id, hits.c.category_ids)
-    groups = (
-        select(*keys, func.count().label("n"))
-        .group_by(*keys)
-        .cte("groups")
-        .prefix_with("MATERIALIZED")
-    )
+def _from_groups(parts: list[Select[Any]], sqlite: bool) -> Any:
+    """The (brand_id, bucket, in_stock, category_ids) rows of `parts` (matches that no two
+    parts share), each part grouped once by all four (a few hundred groups for thousands of
+    matches: one sort on SQLite, one hash on PostgreSQL, instead of materializing every
+    match and grouping it three times, its category ids unnested one by one), then each
+    facet summed from the groups."""
+    grouped = []
+    for i, part in enumerate(parts):
+        hits = part.subquery(f"hits{i or ''}")
+        keys = (hits.c.bucket, hits.c.in_stock, hits.c.brand_id, hits.c.category_ids)
+        grouped.append(select(*keys, func.count().label("n")).group_by(*keys))
+    union = grouped[0] if len(grouped) == 1 else union_all(*grouped)
+    groups = union.cte("groups").prefix_with("MATERIALIZED")
     if sqlite:
         each: Any = func.json_each(groups.c.category_ids).table_valued("value")
         found_from = groups.join(each, true())

@@ -512,9 +512,11 @@ def _shaped(runs: tuple[int, ...]) -> SearchTerms:
     return SearchTerms("", tuple("-".join("x" * n) for n in runs))
 
 
-def facet_hits(runs: tuple[int, ...], by_status: bool, sqlite: bool) -> Select[Any]:
-    """The (id, brand_id, price, in_stock[, category_ids]) rows of the products a PlainSearch
-    of this shape matches (its `parameters`), the listing's own matches. SQLite: the FTS hits'
+def facet_hits(runs: tuple[int, ...], by_status: bool, sqlite: bool) -> tuple[Select[Any], ...]:
+    """The (id, brand_id, price, in_stock, category_ids) rows of the products a PlainSearch of
+    this shape matches (its `parameters`), the listing's own matches, in parts that never
+    share a product (SQLite: the SKU's product and the FTS hits, each grouped on its own, not
+    10k hits read through a UNION: 0.3-1 ms of 14-16 in SQL). SQLite: the FTS hits'
     columns from product_search_row alone (no lookup of each hit's product row: 18 -> 10 ms
     for the 5k hits of one word at 100k products), with their category ids (a JSON array).
     PostgreSQL: the product rows, with their category ids (uuid[])."""
@@ -537,10 +539,10 @@ def facet_hits(runs: tuple[int, ...], by_status: bool, sqlite: bool) -> Select[A
         stmt = stmt.where(or_(_SEARCH_VECTOR.op("@@")(matching), sku))
     else:
         stmt = stmt.where(sku)
-    return stmt
+    return (stmt,)
 
 
-def _sqlite_facet_hits(words: bool, text: Any, status: Any) -> Select[Any]:
+def _sqlite_facet_hits(words: bool, text: Any, status: Any) -> tuple[Select[Any], ...]:
     rows = _FTS_ROWS.c
     columns = (
         rows.product_id.label("id"),
@@ -554,7 +556,7 @@ def _sqlite_facet_hits(words: bool, text: Any, status: Any) -> Select[Any]:
         sku_product = sku_product.where(Product.status == status)
     sku_hit = select(*columns).where(rows.product_id == sku_product.scalar_subquery())
     if not words:
-        return sku_hit
+        return (sku_hit,)
     fts_hits = (
         select(*columns)
         .select_from(_FTS.join(_FTS_ROWS, rows.row == _FTS.c.rowid))
@@ -565,7 +567,7 @@ def _sqlite_facet_hits(words: bool, text: Any, status: Any) -> Select[Any]:
     )
     if status is not None:
         fts_hits = fts_hits.where(rows.status == status)
-    return select(union_all(sku_hit, fts_hits).subquery("facet_hits"))
+    return sku_hit, fts_hits
 
 
 def _only_status(query: ProductQuery, storefront: bool) -> tuple[bool, str | None]:
