@@ -4,9 +4,10 @@ statement, search index included), so `total_count` always equals the listing's 
 
 1. The counts, in one statement: where the matches carry their category ids (PostgreSQL,
    and a SQLite search with no other filter than the status), they are grouped once by
-   (price bucket, in-stock flag, brand, category ids), a few hundred groups for 10k matches,
-   and each facet summed from the groups (the 10k hits of a prefix search at 100k products,
-   in process, alternated: SQLite 29.4 -> 22.7 ms, PostgreSQL 27.2 -> 19.8 ms, medians);
+   (category ids, brand, price bucket and in-stock flag as one integer), a few hundred groups
+   for 10k matches, and each facet summed from the groups (the 10k hits of a prefix search
+   at 100k products, in process, alternated: SQLite 29.4 -> 22.7 ms, PostgreSQL 27.2 ->
+   19.8 ms, medians; see _from_groups);
    otherwise the matches are computed once (a MATERIALIZED common table expression) and
    grouped three ways:
    - price ranges and in-stock: buckets of the stored price (store currency minor units
@@ -134,31 +135,27 @@ def _counts_statement(
 @functools.lru_cache(maxsize=256)
 def _plain_search_counts(runs: tuple[int, ...], by_status: bool, sqlite: bool) -> Any:
     """The counts statement of a PlainSearch of this shape."""
-    parts = []
-    for hits in facet_hits(runs, by_status, sqlite):
-        found = hits.selected_columns
-        bucket = _bucket(found.price).label("bucket")
-        parts.append(
-            hits.with_only_columns(found.brand_id, bucket, found.in_stock, found.category_ids)
-        )
-    return _from_groups(parts, sqlite)
+    return _from_groups([_facet_rows(hits) for hits in facet_hits(runs, by_status, sqlite)], sqlite)
+
+
+def _facet_rows(matches: Select[Any]) -> Select[Any]:
+    """The (brand_id, bucket, in_stock, category_ids) rows of `matches`."""
+    found = matches.selected_columns
+    bucket = _bucket(found.price).label("bucket")
+    return matches.with_only_columns(found.brand_id, bucket, found.in_stock, found.category_ids)
 
 
 def _grouped(matches: Select[Any], sqlite: bool, arrays: bool) -> Any:
     """`matches` (id, brand_id, price, in_stock[, category_ids] rows) grouped three ways.
     `arrays`: the categories from each match's category_ids (SQLite: a JSON array,
     PostgreSQL: uuid[]), else from its links."""
-    found = matches.selected_columns
-    columns = [
-        found.brand_id.label("brand_id"),
-        _bucket(found.price).label("bucket"),
-        found.in_stock.label("in_stock"),
-    ]
     if arrays:
-        return _from_groups([matches.with_only_columns(*columns, found.category_ids)], sqlite)
+        return _from_groups([_facet_rows(matches)], sqlite)
+    found = matches.selected_columns
+    bucket = _bucket(found.price).label("bucket")
     # computed once, read three times
     rows = (
-        matches.with_only_columns(found.id.label("id"), *columns)
+        matches.with_only_columns(found.id, found.brand_id, bucket, found.in_stock)
         .cte("matches")
         .prefix_with("MATERIALIZED")
     )
