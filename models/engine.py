@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Uuid, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from models.sqlite_driver import OneHopDBAPI
+from models.sqlite_driver import KeptUuid, OneHopDBAPI
 from models.versions import BUMPED, StampReader, StampsUnavailable
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
@@ -152,6 +152,9 @@ def _sqlite_engine(url: str, begin: str, reads_only: bool = False) -> AsyncEngin
         module=OneHopDBAPI(),  # one thread hop per statement (models/sqlite_driver.py)
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
     )
+
+    dialect = engine.sync_engine.dialect
+    dialect.colspecs = {**dialect.colspecs, Uuid: KeptUuid}  # type: ignore[misc]  # ids made once
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -32,9 +32,11 @@ the test suite runs every statement through them.
 import collections
 import sqlite3
 import time
+import uuid
 from typing import Any
 
 import aiosqlite
+from sqlalchemy import Uuid
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
@@ -197,3 +199,33 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         adapted = super().connect(*arg, **kw)
         return OneHopConnection(self, adapted._connection)
+
+
+MAX_UUIDS_KEPT = 20_000
+"""Hex strings kept with their UUID (a few MB; started over when full)."""
+_uuids: dict[str, uuid.UUID] = {}
+
+
+class KeptUuid(Uuid):  # type: ignore[type-arg]
+    """SQLite's uuid columns (32 hex characters) read as UUIDs, each string made into a UUID
+    once per process: `uuid.UUID(hex)` is pure Python, about a microsecond, and a listing page
+    reads some 120 ids, most of them the same from one request to the next (its products,
+    their categories). UUIDs are immutable, so sharing one is safe. models/engine.py puts this
+    type in the SQLite dialect's place for `Uuid`."""
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        if not self.as_uuid:
+            return super().result_processor(dialect, coltype)
+        kept = _uuids
+
+        def process(value: str | None) -> uuid.UUID | None:
+            if value is None:
+                return None
+            found = kept.get(value)
+            if found is None:
+                if len(kept) >= MAX_UUIDS_KEPT:
+                    kept.clear()
+                found = kept[value] = uuid.UUID(value)
+            return found
+
+        return process

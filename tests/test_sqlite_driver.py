@@ -2,16 +2,19 @@
 four), and what SQLAlchemy reads off a cursor (rows, rowcount, lastrowid, errors) still
 arrives."""
 
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Uuid, column, select, table, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from models import sqlite_driver
+from models.base import UTCDateTime
 from models.engine import SQLITE_WAL_AUTOCHECKPOINT_PAGES, Database
 
 
@@ -160,3 +163,33 @@ async def test_a_commit_of_2000_pages_leaves_them_in_the_wal(db: Database, tmp_p
         await session.execute(text("INSERT INTO blob (data) VALUES (randomblob(:n))"), rows)
     main, wal = tmp_path / "driver.db", tmp_path / "driver.db-wal"
     assert main.stat().st_size < 1_000_000 < 6_000_000 < wal.stat().st_size
+
+
+async def test_a_uuid_read_twice_is_made_once(db: Database) -> None:
+    """SQLite's uuid columns: the same hex string gives the same (immutable) UUID object."""
+    kept = uuid.uuid4()
+    async with db.transaction() as session:
+        await session.execute(text("CREATE TABLE ids (id CHAR(32) PRIMARY KEY)"))
+        await session.execute(text("INSERT INTO ids VALUES (:id)"), {"id": kept.hex})
+    ids = table("ids", column("id", Uuid()))
+    read = []
+    for _ in range(2):
+        async with db.reader() as session:
+            read.append((await session.execute(select(ids.c.id))).scalar_one())
+    assert read[0] == kept and isinstance(read[0], uuid.UUID)
+    assert read[1] is read[0]
+
+
+async def test_a_timestamp_read_twice_is_made_once(db: Database) -> None:
+    """SQLite's UTCDateTime columns: the same stored text gives the same aware datetime."""
+    when = datetime(2026, 12, 1, 14, 30, 5, 123456, tzinfo=UTC)
+    stamps = table("stamps", column("at", UTCDateTime()))
+    async with db.transaction() as session:
+        await session.execute(text("CREATE TABLE stamps (at DATETIME)"))
+        await session.execute(stamps.insert().values(at=when))
+    read = []
+    for _ in range(2):
+        async with db.reader() as session:
+            read.append((await session.execute(select(stamps.c.at))).scalar_one())
+    assert read[0] == when and read[0].tzinfo is UTC
+    assert read[1] is read[0]
