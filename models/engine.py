@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
+import orjson
 from sqlalchemy import Uuid, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError
@@ -151,6 +152,7 @@ def _sqlite_engine(url: str, begin: str, reads_only: bool = False) -> AsyncEngin
         url,
         module=OneHopDBAPI(),  # one thread hop per statement (models/sqlite_driver.py)
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        json_deserializer=orjson.loads,  # JSON columns (images, custom fields) read fast
     )
 
     dialect = engine.sync_engine.dialect
@@ -200,7 +202,11 @@ class Database:
             # processes stay within N * pool_size, under PostgreSQL's max_connections; a
             # request finding none free waits (up to POOL_WAIT_SECONDS, then 503).
             self.read_engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=0, pool_timeout=POOL_WAIT_SECONDS
+                url,
+                pool_size=pool_size,
+                max_overflow=0,
+                pool_timeout=POOL_WAIT_SECONDS,
+                json_deserializer=orjson.loads,
             )
             self.write_engine = self.read_engine
             self._write_lock = None

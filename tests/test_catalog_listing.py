@@ -358,3 +358,22 @@ async def test_sqlite_plans_a_category_page_from_its_links_or_by_walking_the_ord
     assert "USING INDEX ix_product_status_name (status=?)" in walked
     assert "SEARCH product_category USING" in walked  # each product's links looked up
     assert "SCAN product_category" not in walked
+
+
+async def test_what_a_listing_asks_is_read_per_document_merged_fields_too(api: Api) -> None:
+    """The listing works out once per document whether `totalCount` and `categories` are
+    asked (schema/catalog/types.py); a field asked twice (merged) and another document asking
+    otherwise each get their own answer, the second run of each the same as the first."""
+    await _shop(api)
+    count_only = "{ products(first: 2) { totalCount } }"
+    merged = (
+        "{ products(first: 2) { totalCount } "
+        "products(first: 2) { edges { node { sku categories { slug } } } } }"
+    )
+    for _ in range(2):
+        counted = await api.data(count_only, as_="storefront")
+        assert counted["products"] == {"totalCount": 4}
+        both = (await api.data(merged, as_="storefront"))["products"]
+        assert both["totalCount"] == 4
+        assert len(both["edges"]) == 2
+        assert all(isinstance(e["node"]["categories"], list) for e in both["edges"])

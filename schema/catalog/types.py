@@ -241,10 +241,9 @@ async def product_connection(
     query = (filter or ProductFilter()).query(**scope)
     field = sort_by.field if sort_by else None  # None: the default order (domain/search.py)
     descending = sort_by is not None and sort_by.direction is SortDirection.DESC
-    inside = [s for f in info.selected_fields for s in f.selections]
-    counted = selects(inside, ("totalCount",))
+    counted, with_categories = _asks_count_and_categories(info)
     page = await resolve.products(info.context, query, field, descending, request, counted)
-    if selects(inside, ("edges", "node", "categories")):
+    if with_categories:
         await resolve.prefetch_categories(info.context, [r.id for r in page.items])
     return Connection.of(page, Product.of)
 
@@ -260,6 +259,29 @@ def _shown_price(info: StrawberryInfo, amount: int, tax_band_id: Any) -> Display
 
 async def _price_later(info: StrawberryInfo, amount: int, tax_band_id: Any) -> DisplayPrice:
     return DisplayPrice.of(await resolve.display_price(info.context, amount, tax_band_id))
+
+
+_ASKED_BY_NODE: dict[int, tuple[Any, tuple[bool, bool]]] = {}
+"""`_asks_count_and_categories` by the listing's field node (kept alive with its answer)."""
+
+
+def _asks_count_and_categories(info: StrawberryInfo) -> tuple[bool, bool]:
+    """Whether the listing's selection asks `totalCount`, and `edges.node.categories`.
+    Strawberry's `selected_fields` converts the whole selection each time; the answer only
+    depends on the document (cached by the parser, so its nodes are the same objects from one
+    request to the next), so it is worked out once per field node."""
+    nodes = info._raw_info.field_nodes
+    single = len(nodes) == 1  # several: the field asked twice and merged, not memoised
+    known = _ASKED_BY_NODE.get(id(nodes[0])) if single else None
+    if known is not None and known[0] is nodes[0]:
+        return known[1]
+    inside = [s for f in info.selected_fields for s in f.selections]
+    asked = selects(inside, ("totalCount",)), selects(inside, ("edges", "node", "categories"))
+    if single:
+        if len(_ASKED_BY_NODE) >= 1000:
+            _ASKED_BY_NODE.clear()
+        _ASKED_BY_NODE[id(nodes[0])] = (nodes[0], asked)
+    return asked
 
 
 def selects(selections: Sequence[Any], path: tuple[str, ...]) -> bool:
