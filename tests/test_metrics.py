@@ -74,11 +74,17 @@ async def test_cached_answers_count_their_operations_but_time_none(db_url: str) 
                 headers=headers,
             )
             assert answer.status_code == 200, answer.text
+        unchanged = await client.get(
+            str(answer.url), headers={**headers, "If-None-Match": answer.headers["etag"]}
+        )
+        assert unchanged.status_code == 304
         found = samples((await client.get(f"{server.base}/metrics")).text)
 
-    assert value(found, "stockroom_graphql_operations_total", operation="Shop", type="query") == 3
+    assert value(found, "stockroom_graphql_operations_total", operation="Shop", type="query") == 4
     assert value(found, "stockroom_graphql_operation_duration_seconds_count", operation="Shop") == 1
     assert value(found, "stockroom_http_requests_total", route="/graphql", status="200") == 3
+    assert value(found, "stockroom_http_requests_total", route="/graphql", status="304") == 1
+    assert value(found, "stockroom_http_request_duration_seconds_count", route="/graphql") == 4
 
 
 async def test_metrics_sum_every_worker_process(db_url: str) -> None:

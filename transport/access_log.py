@@ -11,12 +11,13 @@ milliseconds, the GraphQL operation names and their error codes, and the caller'
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.engine import Database
-from resolvers.observability import RequestRecord, start_record
+from resolvers.observability import OperationRecord, RequestRecord, start_record
 from transport import metrics
 
 log = logging.getLogger("stockroom.access")
@@ -64,27 +65,53 @@ class AccessLog:
 
 
 def report(db: Database, scope: Scope, status: int, seconds: float, record: RequestRecord) -> None:
-    """The request's metrics and access-log line (also for answers served before the
-    middleware stack, see transport/fast_path.py)."""
+    """The request's metrics and access-log line."""
     path = scope.get("path", "")
-    now = time.monotonic()
     metrics.observe_request(route_label(path), status, seconds)
     for operation in record.operations:
         metrics.observe_operation(
             operation.name, operation.kind, operation.seconds, operation.error_codes
         )
+    _observe_pool_now_and_then(db)
+    if log.isEnabledFor(logging.INFO):
+        _log_line(scope, status, seconds, record)
+
+
+def report_hit(
+    db: Database,
+    scope: Scope,
+    status: int,
+    seconds: float,
+    operations: Sequence[tuple[str | None, str]],
+    role: str,
+) -> None:
+    """`report` for an answer served from the response cache before the middleware stack
+    (transport/fast_path.py): the same metrics, through counters found once per kind of hit,
+    and the same line; its record is only made when the line is written."""
+    metrics.hit_observer(route_label(scope.get("path", "")), status, tuple(operations))(seconds)
+    _observe_pool_now_and_then(db)
+    if log.isEnabledFor(logging.INFO):
+        ran = [OperationRecord(name, kind, None, []) for name, kind in operations]
+        _log_line(scope, status, seconds, RequestRecord(ran, role))
+
+
+def _observe_pool_now_and_then(db: Database) -> None:
     global _pool_observed
+    now = time.monotonic()
     if now - _pool_observed >= POOL_OBSERVE_SECONDS:
         _pool_observed = now
         metrics.observe_pool(db)
-    if log.isEnabledFor(logging.INFO):
-        fields: dict[str, Any] = {
-            "method": scope.get("method"),
-            "path": path,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 2),
-            "operation": ",".join(o.name or "anonymous" for o in record.operations) or None,
-            "error_codes": sorted({c for o in record.operations for c in o.error_codes}),
-            "role": record.role,
-        }
-        log.info("%s %s %s", scope.get("method"), path, status, extra=fields)
+
+
+def _log_line(scope: Scope, status: int, seconds: float, record: RequestRecord) -> None:
+    path = scope.get("path", "")
+    fields: dict[str, Any] = {
+        "method": scope.get("method"),
+        "path": path,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        "operation": ",".join(o.name or "anonymous" for o in record.operations) or None,
+        "error_codes": sorted({c for o in record.operations for c in o.error_codes}),
+        "role": record.role,
+    }
+    log.info("%s %s %s", scope.get("method"), path, status, extra=fields)

@@ -13,9 +13,9 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from resolvers.observability import OperationRecord, start_record, start_request
+from resolvers.observability import start_request
 from transport import httpcache
-from transport.access_log import report
+from transport.access_log import report_hit
 from transport.http import StockroomGraphQL
 from transport.response_cache import Answer, ResponseCache
 
@@ -49,12 +49,10 @@ class CachedReads:
             await self.app(scope, receive, send)
             return
         answer, role = found
-        record = start_record()
-        record.role = role
-        record.operations = [OperationRecord(n, k, None, []) for n, k in answer.operations]
         request_id = start_request(headers.get(b"x-request-id", b"").decode("latin-1"))
         status = await self._send(send, answer, headers, request_id)
-        report(self.view.db, scope, status, time.perf_counter() - started, record)
+        elapsed = time.perf_counter() - started
+        report_hit(self.view.db, scope, status, elapsed, answer.operations, role)
 
     async def _hit(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[Answer, str] | None:
         if b"x-customer-token" in headers or b"origin" in headers:

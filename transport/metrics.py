@@ -154,6 +154,35 @@ def observe_operation(name: str | None, kind: str, seconds: float | None, codes:
         _child(OPERATION_ERRORS, label, code).inc()
 
 
+_hit_observers: dict[
+    tuple[str, int, tuple[tuple[str | None, str], ...]], Callable[[float], None]
+] = {}
+"""By (route, status, operations): bounded as the answers' operations are (their names are
+labels, at most MAX_OPERATION_NAMES)."""
+
+
+def hit_observer(
+    route: str, status: int, operations: tuple[tuple[str | None, str], ...]
+) -> Callable[[float], None]:
+    """What `observe_request` and `observe_operation` (not timed) do for a response-cache
+    hit, with its labelled children found once: a hit's metrics were a fifth of its Python."""
+    key = (route, status, operations)
+    observer = _hit_observers.get(key)
+    if observer is None:
+        count = _child(HTTP_REQUESTS, route, str(status)).inc
+        time_it = _child(HTTP_LATENCY, route).observe
+        counts = tuple(_child(OPERATIONS, operation_label(n), k).inc for n, k in operations)
+
+        def observe(seconds: float) -> None:
+            count()
+            time_it(seconds)
+            for count_operation in counts:
+                count_operation()
+
+        observer = _hit_observers[key] = observe
+    return observer
+
+
 def observe_request(route: str, status: int, seconds: float) -> None:
     _child(HTTP_REQUESTS, route, str(status)).inc()
     _child(HTTP_LATENCY, route).observe(seconds)
