@@ -42,6 +42,15 @@ def thread_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+@pytest.fixture
+async def warm_calls(db: Database, thread_calls: list[str]) -> list[str]:
+    """`thread_calls`, counted from after the read pool's connection was made."""
+    async with db.reader() as session:
+        await session.execute(text("SELECT 0"))
+    thread_calls.clear()
+    return thread_calls
+
+
 async def test_a_statement_is_one_call_on_the_thread(db: Database, thread_calls: list[str]) -> None:
     async with db.reader() as session:
         await session.execute(text("SELECT 1"))  # BEGIN first
@@ -49,56 +58,47 @@ async def test_a_statement_is_one_call_on_the_thread(db: Database, thread_calls:
         rows = (await session.execute(text("SELECT 1, 2 UNION ALL SELECT 3, 4"))).all()
     assert [tuple(r) for r in rows] == [(1, 2), (3, 4)]
     assert thread_calls[0] == "_run"
-    assert thread_calls.count("_run") == 1  # then only the session's rollback
+    assert thread_calls == ["_run"]  # a first run, timed on the thread; the rollback in place
 
 
 async def test_a_quick_read_runs_in_place_from_its_second_run(
-    db: Database, thread_calls: list[str]
+    db: Database, warm_calls: list[str]
 ) -> None:
-    async with db.reader() as session:
-        await session.execute(text("SELECT 0"))  # the pool's connection, made once
-    thread_calls.clear()
     for _ in range(2):
         async with db.reader() as session:
             assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
             assert (await session.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
     # the first runs hop (with BEGIN riding along), timed; the second ones run in place; the
     # read's rollback runs in place and the pool's reset finds nothing to end
-    assert thread_calls == ["_run", "_run"]
+    assert warm_calls == ["_run", "_run"]
 
 
 async def test_a_slow_read_and_every_write_stay_on_the_thread(
-    db: Database, thread_calls: list[str]
+    db: Database, warm_calls: list[str]
 ) -> None:
     slow = text(
         "SELECT (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
         "WHERE x < 300000) SELECT count(*) FROM c)"
     )
-    async with db.reader() as session, db.transaction():
-        await session.execute(text("SELECT 0"))  # both pools' connections, made once
-    thread_calls.clear()
     for _ in range(2):
         async with db.reader() as session:
             assert (await session.execute(slow)).scalar_one() == 300000
-    assert thread_calls.count("_run") == 2  # timed over INLINE_BELOW_SECONDS: never in place
-    thread_calls.clear()
+    assert warm_calls.count("_run") == 2  # timed over INLINE_BELOW_SECONDS: never in place
+    warm_calls.clear()
     for _ in range(2):
         async with db.transaction() as session:
             await session.execute(text("SELECT count(*) FROM t"))
-    assert thread_calls == ["_run", "commit", "_run", "commit"]
+    assert warm_calls == ["_run", "commit", "_run", "commit"]
 
 
 async def test_a_session_that_runs_nothing_makes_no_call(
-    db: Database, thread_calls: list[str]
+    db: Database, warm_calls: list[str]
 ) -> None:
-    async with db.reader() as session:
-        await session.execute(text("SELECT 0"))  # the pool's connection, made once
-    thread_calls.clear()
     async with db.reader() as session:
         await session.connection()  # begun: its BEGIN waits for a statement that never comes
     async with db.transaction():
         pass
-    assert thread_calls == []
+    assert warm_calls == []
 
 
 async def test_the_deferred_begin_still_isolates(db: Database, tmp_path: Path) -> None:
