@@ -527,3 +527,20 @@ async def test_sqlite_search_triggers_exist_at_head(db: Database) -> None:
         )
         names = {r[0] for r in rows}
     assert {f"product_category_search_{name}" for name in ("insert", "delete", "update")} <= names
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=False)
+async def test_postgres_search_indexes_keep_small_pending_lists(db: Database) -> None:
+    """Every search reads a GIN index's whole pending list: migration c9d0e1f2a3b4 bounds it."""
+    async with db.reader() as session:
+        rows = await session.execute(
+            text(
+                "SELECT relname, reloptions FROM pg_class"
+                " WHERE relname IN ('ix_product_search', 'ix_product_search_name')"
+            )
+        )
+        options = {name: opts for name, opts in rows}
+    assert options == {
+        "ix_product_search": ["gin_pending_list_limit=256"],
+        "ix_product_search_name": ["gin_pending_list_limit=256"],
+    }
