@@ -1,7 +1,7 @@
 """Column types and helpers shared by every table."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -48,24 +48,33 @@ class UTCDateTime(TypeDecorator[datetime]):
         process = super().result_processor(dialect, coltype)
         if dialect.name != "sqlite" or process is None:
             return process
-        kept = _datetimes
-
-        def remembered(value: str | None) -> datetime | None:
-            if value is None:
-                return None
-            found = kept.get(value)
-            if found is None:
-                if len(kept) >= MAX_DATETIMES_KEPT:
-                    kept.clear()
-                found = kept[value] = process(value)
-            return found
-
-        return remembered
+        return kept_by_text(_datetimes, process)
 
 
-MAX_DATETIMES_KEPT = 20_000
-"""SQLite timestamp strings kept with their datetime (a few MB; started over when full)."""
 _datetimes: dict[str, datetime] = {}
+MAX_KEPT_BY_TEXT = 20_000
+"""Stored strings kept with their value, per kind (a few MB; started over when full)."""
+Kept = TypeVar("Kept")
+
+
+def kept_by_text(
+    kept: dict[str, Kept], make: Callable[[str], Kept]
+) -> Callable[[str | None], Kept | None]:
+    """A result processor that makes each distinct stored string into its value once per
+    process, sharing `kept` (the value must be immutable: every row that read the same string
+    gets the same object). For SQLite's text ids and timestamps (see their types)."""
+
+    def process(value: str | None) -> Kept | None:
+        if value is None:
+            return None
+        found = kept.get(value)
+        if found is None:
+            if len(kept) >= MAX_KEPT_BY_TEXT:
+                kept.clear()
+            found = kept[value] = make(value)
+        return found
+
+    return process
 
 
 class DecimalText(TypeDecorator[Decimal]):

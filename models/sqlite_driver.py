@@ -44,6 +44,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util import EMPTY_DICT
 
+from models.base import kept_by_text
+
 Outcome = tuple[Any, list[Any] | None, int, int | None, float]
 """What a statement left on its cursor: description, rows (None: none), rowcount, lastrowid;
 and the seconds it took."""
@@ -201,8 +203,6 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         return OneHopConnection(self, adapted._connection)
 
 
-MAX_UUIDS_KEPT = 20_000
-"""Hex strings kept with their UUID (a few MB; started over when full)."""
 _uuids: dict[str, uuid.UUID] = {}
 
 
@@ -216,16 +216,4 @@ class KeptUuid(Uuid):  # type: ignore[type-arg]
     def result_processor(self, dialect: Any, coltype: Any) -> Any:
         if not self.as_uuid:
             return super().result_processor(dialect, coltype)
-        kept = _uuids
-
-        def process(value: str | None) -> uuid.UUID | None:
-            if value is None:
-                return None
-            found = kept.get(value)
-            if found is None:
-                if len(kept) >= MAX_UUIDS_KEPT:
-                    kept.clear()
-                found = kept[value] = uuid.UUID(value)
-            return found
-
-        return process
+        return kept_by_text(_uuids, uuid.UUID)
