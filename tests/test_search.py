@@ -544,3 +544,36 @@ async def test_postgres_search_indexes_keep_small_pending_lists(db: Database) ->
         "ix_product_search": ["gin_pending_list_limit=256"],
         "ix_product_search_name": ["gin_pending_list_limit=256"],
     }
+
+
+async def test_search_word_triggers_plan_against_the_table_as_it_is(db: Database) -> None:
+    """PostgreSQL: the triggers keeping search_word were planned on their first call and kept
+    that plan for the connection (PL/pgSQL): planned on a young store's nearly empty table,
+    every later call read all of search_word (a bulk load went quadratic). They now plan on
+    each call (migration d0e1f2a3b4c5): one connection, first calls on a small table, then
+    50k words; new words are then found by index probes, not by reading the table."""
+    if db.is_sqlite:
+        pytest.skip("search_word is PostgreSQL's")
+    seq_scans = text("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'search_word'")
+    rename = text("UPDATE product SET name = :name WHERE sku = :sku")
+    now = utcnow()
+    fixed = {"images": [], "custom_fields": {}, "created_at": now, "updated_at": now}
+
+    async def add(conn: Any, sku: str, name: str) -> None:
+        row = {"sku": sku, "slug": sku.lower(), "name": name, "price": 100, **fixed}
+        await conn.execute(insert(Product), [row])
+
+    async with db.write_engine.connect() as conn, conn.begin():
+        await add(conn, "FIRST", "Early jug")
+        await conn.execute(rename, {"name": "Early vase", "sku": "FIRST"})
+        await conn.execute(
+            text("INSERT INTO search_word SELECT 'w' || g FROM generate_series(1, 50000) g")
+        )
+        before = await conn.scalar(seq_scans)
+        await add(conn, "LATER", "Brandnewword jug")
+        await conn.execute(rename, {"name": "Othernewword jug", "sku": "LATER"})
+        assert await conn.scalar(seq_scans) == before
+        found = text(
+            "SELECT count(*) FROM search_word WHERE word IN ('brandnewword', 'othernewword')"
+        )
+        assert await conn.scalar(found) == 2
