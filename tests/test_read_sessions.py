@@ -43,3 +43,15 @@ async def test_a_read_sees_what_committed_before_each_statement(db: Database) ->
 async def _make_table(db: Database) -> None:
     async with db.transaction() as session:
         await session.execute(text("CREATE TABLE probe (n INTEGER)"))
+
+
+async def test_postgres_statements_run_without_parallel_workers(db: Database) -> None:
+    """The server's PostgreSQL connections never plan parallel workers (models/engine.py,
+    POSTGRES_SESSION_SETTINGS): reads and writes alike."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's planner setting")
+    show = text("SHOW max_parallel_workers_per_gather")
+    async with db.reader() as session:
+        assert (await session.execute(show)).scalar_one() == "0"
+    async with db.transaction() as session:
+        assert (await session.execute(show)).scalar_one() == "0"
