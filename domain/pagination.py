@@ -76,6 +76,8 @@ class Page(Generic[T]):
     function making that statement, called only when the count is asked."""
     total: int | None = None
     """The count, when the page's own statement gave it (count_statement is then not run)."""
+    params: dict[str, Any] | None = None
+    """The values of `filtered`'s named parameters, if it has any."""
 
     @property
     def count_statement(self) -> Select[Any]:

@@ -293,7 +293,7 @@ class Connection(Generic[T]):
         if self.page.total is not None:
             return self.page.total
         async with info.context.read() as session:
-            return int(await session.scalar(self.page.count_statement) or 0)
+            return int(await session.scalar(self.page.count_statement, self.page.params) or 0)
 
     @classmethod
     def of(cls, page: Page[Row], convert: Callable[[Row], T]) -> "Connection[T]":
