@@ -8,20 +8,28 @@ run as multi-row statements (Core, not ORM objects: see `_product_rows`). An err
 """
 
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events
-from domain.catalog import ProductChanges, _clean_product_columns, insert_links, slugify
+from domain.catalog import (
+    ProductChanges,
+    _clean_product_columns,
+    first_free_slug,
+    insert_links,
+    slug_candidates,
+    slugify,
+    taken_slugs,
+)
 from domain.customfields import check_custom_fields, definitions_of
 from domain.errors import DomainError, DomainErrors, ErrorCode, raise_all
 from domain.inventory import StockAction
-from domain.text import escape_like
 from models.base import new_id, utcnow
 from models.catalog import (
     Brand,
@@ -61,22 +69,15 @@ def _ids(inputs: Sequence[Mapping[str, Any]], key: str, many: bool) -> set[uuid.
     return {data[key] for data in inputs if data.get(key) is not None}
 
 
-async def _slugs_taken(session: AsyncSession, bases: set[str]) -> set[str]:
-    """Existing slugs equal to one of `bases`, and those numbered from a taken base
-    (`base-2`, ...): the numbered ones are looked up only for bases that are taken (a LIKE
-    cannot use the index, so it runs only where a name clashes)."""
-    wanted = sorted(b for b in bases if b)
+async def _slugs_taken(session: AsyncSession, needed: Counter[str]) -> set[str]:
+    """Existing slugs equal to one of the bases, and for bases that are taken, the numbered
+    ones the batch may need (`needed`: how many slugs each base makes): see taken_slugs."""
+    wanted = sorted(b for b in needed if b)
     if not wanted:
         return set()
     taken = set((await session.scalars(select(Product.slug).where(Product.slug.in_(wanted)))).all())
-    clashing = sorted(taken)
-    for start in range(0, len(clashing), 100):  # at most 5 statements for 500 inputs
-        numbered = [
-            Product.slug.like(escape_like(b + "-") + "%", "\\")
-            for b in clashing[start : start + 100]
-        ]
-        taken.update((await session.scalars(select(Product.slug).where(or_(*numbered)))).all())
-    return taken
+    clashing = {b: slug_candidates(b, needed[b])[1:] for b in sorted(taken)}
+    return taken | await taken_slugs(session, Product, clashing)
 
 
 async def _lookups(
@@ -100,19 +101,14 @@ async def _lookups(
         for d, c in zip(inputs, columns, strict=True)
         if "slug" not in d and c.get("name")
     }
-    bases = set(found.slug_bases.values())
-    found.taken["slug"] = found.taken.get("slug", set()) | await _slugs_taken(session, bases)
+    needed = Counter(
+        found.slug_bases[c["name"]]
+        for d, c in zip(inputs, columns, strict=True)
+        if "slug" not in d and c.get("name")
+    )
+    found.taken["slug"] = found.taken.get("slug", set()) | await _slugs_taken(session, needed)
     found.definitions = await definitions_of(session, "PRODUCT")
     return found
-
-
-def _free_slug(base: str, taken: set[str]) -> str:
-    """As catalog.free_slug, against the slugs taken so far (the batch's own too)."""
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base[: 200 - len(str(n)) - 1]}-{n}"
-    return candidate
 
 
 def _check_references(
@@ -163,7 +159,7 @@ def _check_unique(
         if not base:
             message = "give a slug: none can be made from this name"
             errors.append(DomainError(ErrorCode.REQUIRED, message, ["input", "slug"]))
-        columns["slug"] = _free_slug(base, found.taken["slug"]) if base else base
+        columns["slug"] = first_free_slug(base, found.taken["slug"]) if base else base
     for key in ("sku", "slug"):
         value = columns.get(key)
         if not value:

@@ -181,3 +181,15 @@ async def test_bulk_products_go_in_as_one_insert(api: Api, db: Database) -> None
         event.remove(Engine, "before_cursor_execute", seen)
     assert result["errors"] == [] and len(result["products"]) == 5
     assert inserts == [1 if db.is_sqlite else 5]  # (PostgreSQL: one statement of five rows)
+
+
+async def test_many_inputs_of_one_name_get_the_next_free_numbers(api: Api) -> None:
+    """Slugs made from one name across a batch: the first free numbers, past the existing
+    ones (looked up by index for as many as the batch needs: domain/catalog.py taken_slugs)."""
+    for slug in ("desk-lamp", "desk-lamp-3"):
+        await api.admin(PRODUCT_CREATE, {"input": product_input(slug.upper(), slug=slug)})
+    inputs = [product_input(f"D{i}", name="Desk Lamp") for i in range(30)]
+    result = await _bulk(api, inputs)
+    assert result["errors"] == []
+    numbers = [2, *range(4, 33)]
+    assert [p["slug"] for p in result["products"]] == [f"desk-lamp-{n}" for n in numbers]

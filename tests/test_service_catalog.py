@@ -3,9 +3,12 @@
 back as the payload's `errors` with their field paths, and that nothing changed."""
 
 import uuid
+from typing import Any
+
+from sqlalchemy import event
 
 from domain import catalog
-from domain.catalog import CategoryMove, Status
+from domain.catalog import SLUG_NUMBERS_CHECKED, CategoryMove, Status
 from models.catalog import Category, Product, Variation, VariationOption
 from models.engine import Database
 from tests.service_helpers import count, done, refused
@@ -130,3 +133,41 @@ async def test_variation_and_option_validation(db: Database) -> None:
     orphan = await refused(db, lambda s: catalog.create_option(s, NO_ROW, {"name": "X"}))
     assert orphan == {("NOT_FOUND", ("variationId",))}
     assert (await count(db, Variation), await count(db, VariationOption)) == (2, 1)
+
+
+async def test_a_slug_from_a_name_is_found_by_index_until_its_numbers_run_out(
+    db: Database,
+) -> None:
+    """A product's slug made from its name is the first free of `lamp`, `lamp-2`, ...: those
+    up to SLUG_NUMBERS_CHECKED past the first are looked up by the slug index; only when all
+    are taken are all numbered slugs read (a LIKE, which no index serves under a non-C
+    collation: it read every product, 61 ms a productCreate at 1M products)."""
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    async def made() -> tuple[str, bool]:
+        statements.clear()
+        made = await done(
+            db,
+            lambda s: catalog.create_product(s, product(f"L{uuid.uuid4().hex[:8]}", name="Lamp")),
+        )
+        return made.slug, any(" LIKE " in s for s in statements)
+
+    for slug in ("lamp", "lamp-2", "lamp-4"):
+        await done(
+            db, lambda s, slug=slug: catalog.create_product(s, product(slug.upper(), slug=slug))
+        )
+    event.listen(db.write_engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        assert await made() == ("lamp-3", False)
+        last = SLUG_NUMBERS_CHECKED + 2  # lamp-2 ... lamp-22: one needed, 20 to spare
+        for n in (*range(5, last + 1), last + 2):
+            await done(
+                db, lambda s, n=n: catalog.create_product(s, product(f"N{n}", slug=f"lamp-{n}"))
+            )
+        assert await made() == (f"lamp-{last + 1}", True)  # every candidate taken: read them all
+        assert await made() == (f"lamp-{last + 3}", True)
+    finally:
+        event.remove(db.write_engine.sync_engine, "before_cursor_execute", seen)
