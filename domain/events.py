@@ -13,6 +13,7 @@ the product's own fields (`product_data`).
 """
 
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,26 +163,31 @@ async def emit_each(
 
 
 async def emit_new(
-    session: AsyncSession, type_: str, kind: str, objects: Sequence[tuple[uuid.UUID, Mapping]]
+    session: AsyncSession, kind: str, written: Sequence[tuple[str, uuid.UUID, Mapping]]
 ) -> list[Emitted]:
-    """The first event of each of many new objects (bulk creation): one multi-row INSERT,
-    each at sequence 1 (nobody else can know the new ids yet)."""
-    if not objects:
+    """The events (type, object id, data) of new objects (bulk creation), each object's
+    numbered 1, 2, ... in the order given: one multi-row INSERT (nobody else can know the
+    new ids yet, so no sequence is looked up)."""
+    if not written:
         return []
     now = utcnow()
-    emitted = [Emitted(new_id(), type_, kind, pk, 1, dict(data), now) for pk, data in objects]
+    numbered: Counter[uuid.UUID] = Counter()
+    emitted = []
+    for type_, pk, data in written:
+        numbered[pk] += 1
+        emitted.append(Emitted(new_id(), type_, kind, pk, numbered[pk], dict(data), now))
     await session.execute(
         insert(Event.__table__),  # (Core: the ORM's bulk path checks every row again)
         [
             {
                 "id": e.id,
-                "type": type_,
+                "type": e.type,
                 "object_kind": kind,
                 "object_id": e.object_id,
-                "sequence": 1,
+                "sequence": e.sequence,
                 "data": e.data,
                 "created_at": now,
-                "dispatched_at": dispatched_at(type_, now),
+                "dispatched_at": dispatched_at(e.type, now),
             }
             for e in emitted
         ],
@@ -342,17 +348,38 @@ async def emit_stock(session: AsyncSession, figures: StockFigures, available_del
     await emit_stock_each(session, [(figures, available_delta)])
 
 
+def _crossed(figures: StockFigures, available_delta: int) -> str | None:
+    """`stock.low` / `stock.out` when available units just crossed into that level."""
+    now = _level(figures.manage_stock, figures.available)
+    if now is not None and now != _level(figures.manage_stock, figures.available - available_delta):
+        return now
+    return None
+
+
 async def emit_stock_each(
     session: AsyncSession, changes: Sequence[tuple[StockFigures, int]]
 ) -> None:
     """`emit_stock` for the changes of many distinct products (each row locked): their
-    `stock.changed` in one INSERT, then each crossing into `stock.low` / `stock.out`."""
+    `stock.changed` in one INSERT, then the crossings into `stock.low`, and into
+    `stock.out`, one INSERT each."""
     data = [(figures.product_id, stock_data(figures)) for figures, _ in changes]
     await emit_each(session, STOCK_CHANGED, PRODUCT, data)
+    crossed: dict[str, list[tuple[uuid.UUID, Mapping[str, Any]]]] = {STOCK_LOW: [], STOCK_OUT: []}
     for (figures, delta), (_, product) in zip(changes, data, strict=True):
-        now = _level(figures.manage_stock, figures.available)
-        if now is not None and now != _level(figures.manage_stock, figures.available - delta):
-            await emit(session, now, PRODUCT, figures.product_id, product)
+        level = _crossed(figures, delta)
+        if level is not None:
+            crossed[level].append((figures.product_id, product))
+    for level, products in crossed.items():
+        await emit_each(session, level, PRODUCT, products)
+
+
+def initial_stock_events(figures: StockFigures) -> list[tuple[str, uuid.UUID, dict[str, Any]]]:
+    """The events emit_stock writes when a new product gets its first stock (bulk creation
+    passes them to emit_new): stock.changed, then stock.low / stock.out if it starts there."""
+    data = stock_data(figures)
+    level = _crossed(figures, figures.available)
+    crossing = [(level, figures.product_id, data)] if level is not None else []
+    return [(STOCK_CHANGED, figures.product_id, data), *crossing]
 
 
 def product_data(product: Product) -> dict[str, Any]:

@@ -190,27 +190,34 @@ BULK = """mutation($inputs: [ProductInput!]!) { productBulkCreate(inputs: $input
     products { id } errors { code field message } } }"""
 
 
-async def test_bulk_creation_emits_one_created_event_per_product(api: Api, db: Database) -> None:
-    """One product.created each, its data made from the inserted rows: the same as
-    product_data of the product read back (what productCreate's event carries)."""
+async def test_bulk_creation_emits_what_product_create_emits(api: Api, db: Database) -> None:
+    """Each product's events as productCreate writes them: its initial stock's (stock.changed,
+    and stock.low or stock.out where it starts there), then product.created, whose data is
+    made from the inserted rows: the same as product_data of the product read back."""
     inputs: list[dict[str, Any]] = [
-        {"sku": f"B-{n}", "name": f"Bulk {n}", "price": 100} for n in range(3)
+        {"sku": f"B-{n}", "name": f"Bulk {n}", "price": 100} for n in range(5)
     ]
     inputs[1].update(manageStock=True, stock=4, description="Brass", weight=250)
     inputs[2].update(images=[{"url": "https://img.example/b.jpg", "alt": "B"}], status="LIVE")
+    inputs[3].update(manageStock=True, stock=50)
+    inputs[4].update(manageStock=True, stock=2)
     made = (await api.admin(BULK, {"inputs": inputs}))["productBulkCreate"]
     assert made["errors"] == []
-    for product in made["products"]:
+    low = ["stock.changed", "stock.low", "product.created"]
+    expected = [["product.created"], low, ["product.created"], low[::2], low]
+    single = await new_product(api, stock=4)  # what productCreate writes, for comparison
+    assert types(await events_of(db, single)) == low
+    for product, kinds in zip(made["products"], expected, strict=True):
         rows = await events_of(db, product["id"])
         assert [(r.type, r.sequence, r.data["id"]) for r in rows] == [
-            ("product.created", 1, product["id"])
+            (kind, n, product["id"]) for n, kind in enumerate(kinds, 1)
         ]
         parsed = parse_id(product["id"])
         assert parsed is not None
         async with db.reader() as session:
             stored = await session.get(Product, parsed[1])
             assert stored is not None
-            assert rows[0].data == events.product_data(stored)
+            assert rows[-1].data == events.product_data(stored)
 
 
 async def test_a_stock_change_costs_one_statement_more_per_event(
