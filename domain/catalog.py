@@ -461,10 +461,14 @@ async def update_product(session: AsyncSession, pk: uuid.UUID, data: Mapping[str
 
 async def delete_product(session: AsyncSession, pk: uuid.UUID) -> Product:
     """Delete a product with its children, variations, links and stock ledger. Orders keep
-    their own copies of every line, so they stay intact."""
+    their own copies of every line, so they stay intact. Each child deleted with it gets its
+    own product.deleted (as a rebuild that drops a child writes), then the product."""
     product = await get_or_404(session, Product, pk, ["id"])
+    children = (await session.scalars(select(Product).where(Product.parent_id == pk))).all()
     await session.delete(product)
     await session.flush()
+    gone = [(child.id, events.product_data(child)) for child in children]
+    await events.emit_each(session, events.PRODUCT_DELETED, events.PRODUCT, gone)
     await events.emit_product(session, events.PRODUCT_DELETED, product)
     return product
 

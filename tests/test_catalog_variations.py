@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from models.catalog import Product
 from models.engine import Database
+from models.events import Event
 from tests.catalog_helpers import (
     PRODUCT_UPDATE,
     PRODUCTS,
@@ -210,8 +211,17 @@ async def test_children_are_products_with_their_own_visibility(api: Api) -> None
 
 async def test_deleting_a_parent_deletes_its_children(api: Api, db: Database) -> None:
     tee, _, _ = await _tee(api)
-    await _build(api, tee["id"])
+    built = await _build(api, tee["id"])
     delete = "mutation($id: ID!) { productDelete(id: $id) { errors { code } } }"
     assert (await api.admin(delete, {"id": tee["id"]}))["productDelete"]["errors"] == []
     async with db.reader() as session:
         assert await session.scalar(select(func.count()).select_from(Product)) == 0
+        deleted = (
+            await session.execute(
+                select(Event.object_id, Event.data).where(Event.type == "product.deleted")
+            )
+        ).all()
+    # each child's product.deleted too, not only the parent's (a webhook consumer drops them)
+    skus = sorted(data["sku"] for _, data in deleted)
+    assert skus == sorted(["TEE", *(c["sku"] for c in built["product"]["children"])])
+    assert len({pk for pk, _ in deleted}) == len(deleted) == 5
