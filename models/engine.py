@@ -47,7 +47,9 @@ DEFAULT_POOL_SIZE = 10
 STOCKROOM_DATABASE_MAX_CONNECTIONS)."""
 POOL_WAIT_SECONDS = 30
 POSTGRES_SESSION_SETTINGS = {"max_parallel_workers_per_gather": "0"}
-"""Every PostgreSQL connection of the server runs its statements without parallel workers.
+"""Set on every PostgreSQL connection of the server when it opens (by SET, not as startup
+parameters, which a connection pooler such as PgBouncer refuses unless told to ignore them).
+Its statements run without parallel workers.
 The API answers many small requests at once: workers would take cores from other requests,
 and starting them costs 3-4 ms, more than a search statement takes. The planner chose them
 from a guess (a tsquery given as a parameter is estimated at 0.5% of the rows): at 1M
@@ -186,6 +188,15 @@ def _sqlite_engine(url: str, begin: str, reads_only: bool = False) -> AsyncEngin
     return engine
 
 
+def _apply_session_settings(dbapi_connection: Any, record: Any) -> None:
+    """POSTGRES_SESSION_SETTINGS on a new connection, once: on the asyncpg connection itself,
+    outside the transaction the adapter opens (whose rollback would undo a SET)."""
+    settings = "; ".join(
+        f"SET {name} = {value}" for name, value in POSTGRES_SESSION_SETTINGS.items()
+    )
+    dbapi_connection.run_async(lambda connection: connection.execute(settings))
+
+
 def _watch(engine: AsyncEngine) -> None:
     sync: Engine = engine.sync_engine
     event.listen(sync, "before_cursor_execute", _count_statement)
@@ -214,12 +225,13 @@ class Database:
                 max_overflow=0,
                 pool_timeout=POOL_WAIT_SECONDS,
                 json_deserializer=orjson.loads,
-                connect_args={"server_settings": POSTGRES_SESSION_SETTINGS},
             )
             self.write_engine = self.read_engine
             self._write_lock = None
         for engine in {self.read_engine, self.write_engine}:
             _watch(engine)
+        if not self.is_sqlite:
+            event.listen(self.read_engine.sync_engine, "connect", _apply_session_settings)
         reads = self.read_engine
         if not self.is_sqlite:
             # Under READ COMMITTED each statement takes its own snapshot, in a transaction or
