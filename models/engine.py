@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
+import asyncpg.exceptions as asyncpg_errors
 import orjson
 from sqlalchemy import Uuid, event, text
 from sqlalchemy.engine import Engine
@@ -96,7 +97,7 @@ def database_unavailable(error: BaseException) -> bool:
 
 
 def _says_unavailable(error: BaseException) -> bool:
-    if isinstance(error, PoolTimeoutError | StampsUnavailable):  # no connection to be had
+    if isinstance(error, PoolTimeoutError | StampsUnavailable | ConnectionBroken):
         return True
     if isinstance(error, OSError):  # refused, reset, timed out: of the database's socket?
         return _raised_in_database_driver(error)
@@ -188,13 +189,27 @@ def _sqlite_engine(url: str, begin: str, reads_only: bool = False) -> AsyncEngin
     return engine
 
 
+class ConnectionBroken(Exception):
+    """A new connection broke before its first statement: PostgreSQL, shutting down, told it
+    so (an unsolicited FATAL the driver met first), or closed it. The database is going
+    away; the request may succeed once it is back."""
+
+
 def _apply_session_settings(dbapi_connection: Any, record: Any) -> None:
     """POSTGRES_SESSION_SETTINGS on a new connection, once: on the asyncpg connection itself,
-    outside the transaction the adapter opens (whose rollback would undo a SET)."""
+    outside the transaction the adapter opens (whose rollback would undo a SET).
+
+    This runs outside the dialect, which would otherwise translate a broken connection's
+    client-side error ("another operation is in progress") into a disconnect; so it does
+    that itself. An error PostgreSQL reports (a bad setting) stays what it is: a bug."""
     settings = "; ".join(
         f"SET {name} = {value}" for name, value in POSTGRES_SESSION_SETTINGS.items()
     )
-    dbapi_connection.run_async(lambda connection: connection.execute(settings))
+    try:
+        dbapi_connection.run_async(lambda connection: connection.execute(settings))
+    except (asyncpg_errors.InterfaceError, asyncpg_errors.InternalClientError) as error:
+        dbapi_connection.driver_connection.terminate()
+        raise ConnectionBroken(str(error)) from error
 
 
 def _watch(engine: AsyncEngine) -> None:

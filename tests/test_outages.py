@@ -214,7 +214,9 @@ async def test_a_restart_during_payments_never_declines_an_approved_payment() ->
                     seen.append("503")
                     await asyncio.sleep(float(response.headers["Retry-After"]) / 4)
                     continue
-                payload = response.json()["data"]["orderPay"]
+                body = response.json()
+                assert body.get("data"), (response.status_code, body, server.output()[-3000:])
+                payload = body["data"]["orderPay"]
                 seen.append(",".join(e["code"] for e in payload["errors"]) or "PAID")
                 if not payload["errors"]:
                     assert payload["order"]["payment"] == "PAID"
