@@ -234,7 +234,17 @@ async def test_cache_keys_separate_roles_and_currencies(api: Api) -> None:
         assert euro == {"amount": 500, "currency": "EUR", "formatted": "€5.00"}
 
 
-async def test_a_hit_runs_no_sql(api: Api, db_url: str) -> None:
+FACETS = """query($filter: ProductFilter) { productFacets(filter: $filter) { totalCount inStock
+  brands { brand { slug } count } priceRanges { min max count } } }"""
+SOME_PRICES = {"filter": {"priceMin": 1}}
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"), [(LISTING, {"first": 5}), (FACETS, SOME_PRICES)]
+)
+async def test_a_hit_runs_no_sql(
+    api: Api, db_url: str, document: str, variables: dict[str, Any]
+) -> None:
     from models.settings import Settings
     from server import create_app
 
@@ -244,7 +254,7 @@ async def test_a_hit_runs_no_sql(api: Api, db_url: str) -> None:
         transport = httpx.ASGITransport(app=app)
         headers = {"Authorization": f"Bearer {api.tokens['storefront']}"}
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            params = {"query": LISTING, "variables": '{"first": 5}'}
+            params = {"query": document, "variables": json.dumps(variables)}
             miss = await client.get("/graphql", params=params, headers=headers)
             hit = await client.get("/graphql", params=params, headers=headers)
     finally:
@@ -256,6 +266,26 @@ async def test_a_hit_runs_no_sql(api: Api, db_url: str) -> None:
     assert {k: v for k, v in hit.headers.items() if k not in own} == {
         k: v for k, v in miss.headers.items() if k not in own
     }
+
+
+async def test_facets_are_a_catalogue_read_never_stale(api: Api) -> None:
+    """productFacets is cached and validated like the listing (public, ETag, the response
+    cache), under the same stamps: a stock change shows in the next answer."""
+    product = await create_product(api, "FACET-1", price=1000, manageStock=True, stock=3)
+    first = await get(api, FACETS, SOME_PRICES)
+    assert first.headers["cache-control"] == "public, max-age=60"
+    assert first.json()["data"]["productFacets"]["inStock"] == 1
+    etag = first.headers["etag"]
+    assert (await get(api, FACETS, SOME_PRICES, headers={"If-None-Match": etag})).status_code == 304
+    await _admin(
+        api,
+        "mutation($id: ID!) { stockTransactionCreate(productId: $id, input: "
+        "{action: DECREMENT, quantity: 3}) { errors { code } } }",
+        {"id": product["id"]},
+    )
+    after = await get(api, FACETS, SOME_PRICES, headers={"If-None-Match": etag})
+    assert after.status_code == 200
+    assert after.json()["data"]["productFacets"]["inStock"] == 0
 
 
 Write = Callable[[Api, dict[str, str]], Awaitable[Any]]

@@ -41,6 +41,7 @@ CATALOGUE_ROOTS = frozenset(
         "brand",
         "collections",
         "collection",
+        "productFacets",
     }
 )
 """Root fields of catalogue reads: whole answers may be cached server-side (the version stamps
