@@ -292,15 +292,8 @@ async def _insert(session: AsyncSession, cleaned: list[ProductChanges]) -> list[
     ids = [row["id"] for row in rows]
     found = {p.id: p for p in await session.scalars(select(Product).where(Product.id.in_(ids)))}
     products = [found[pk] for pk in ids]
-    # each product's events as productCreate writes them: its initial stock's, then created
-    written: list[tuple[str, uuid.UUID, Mapping[str, Any]]] = []
-    for row in rows:
-        if row["stock_total"]:
-            figures = events.StockFigures(
-                row["id"], row["sku"], row["manage_stock"], row["stock_total"], 0
-            )
-            written += events.initial_stock_events(figures)
-        written.append((events.PRODUCT_CREATED, row["id"], events.product_row_data(row)))
+    # each product's events as productCreate writes them
+    written = [event for row in rows for event in events.new_product_events(row)]
     await events.emit_new(session, events.PRODUCT, written)
     return products
 

@@ -50,6 +50,7 @@ from models.catalog import (
     Variation,
     VariationOption,
 )
+from models.inventory import StockTransaction
 
 Group = TypeVar("Group", Brand, Collection)
 
@@ -372,16 +373,18 @@ async def _clean_product(
 
 
 async def _save_links(
-    session: AsyncSession, product_id: uuid.UUID, changes: ProductChanges
+    session: AsyncSession, product_id: uuid.UUID, changes: ProductChanges, new: bool = False
 ) -> None:
-    """Replace the product's category and collection sets with the given ones."""
+    """Replace the product's category and collection sets with the given ones (a `new`
+    product has none to delete)."""
     for table, column, ids in (
         (ProductCategory, "category_id", changes.category_ids),
         (ProductCollection, "collection_id", changes.collection_ids),
     ):
         if ids is None:
             continue
-        await session.execute(delete(table).where(table.product_id == product_id))
+        if not new:
+            await session.execute(delete(table).where(table.product_id == product_id))
         if ids:
             await insert_links(
                 session, table, column, [{"product_id": product_id, column: pk} for pk in ids]
@@ -426,14 +429,22 @@ async def _set_stock(session: AsyncSession, product: Product, total: int) -> Non
 
 
 async def create_product(session: AsyncSession, data: Mapping[str, Any]) -> Product:
+    """A new product with its initial stock in its row, recorded in the ledger as one
+    INCREMENT (nobody else can change a row not yet committed: no conditional UPDATE), and
+    its events in one INSERT: product.created, then its stock's (events.new_product_events),
+    as productBulkCreate writes them."""
     changes = await _clean_product(session, data, None)
-    product = Product(**changes.columns)
+    product = Product(**changes.columns, stock_total=changes.stock or 0)
     session.add(product)
     await flush_unique(session, "sku or slug", ["input", "sku"])
-    await _save_links(session, product.id, changes)
+    await _save_links(session, product.id, changes, new=True)
     if changes.stock:
-        await _set_stock(session, product, changes.stock)
-    await events.emit_product(session, events.PRODUCT_CREATED, product)
+        increment = StockAction.INCREMENT.value
+        session.add(
+            StockTransaction(product_id=product.id, action=increment, quantity=changes.stock)
+        )
+    row = events.product_columns(product)
+    await events.emit_new(session, events.PRODUCT, events.new_product_events(row))
     return product
 
 

@@ -373,19 +373,30 @@ async def emit_stock_each(
         await emit_each(session, level, PRODUCT, products)
 
 
-def initial_stock_events(figures: StockFigures) -> list[tuple[str, uuid.UUID, dict[str, Any]]]:
-    """The events emit_stock writes when a new product gets its first stock (bulk creation
-    passes them to emit_new): stock.changed, then stock.low / stock.out if it starts there."""
+def new_product_events(row: Mapping[str, Any]) -> list[tuple[str, uuid.UUID, dict[str, Any]]]:
+    """A new product's events, for emit_new (productCreate and productBulkCreate): first
+    product.created (the product as created, its initial stock included), then that stock's,
+    as emit_stock writes a change: stock.changed, and stock.low / stock.out where it starts
+    there. So a webhook consumer hears of the product before any alert about its stock."""
+    created = [(PRODUCT_CREATED, row["id"], product_row_data(row))]
+    if not row["stock_total"]:
+        return created
+    figures = StockFigures(row["id"], row["sku"], row["manage_stock"], row["stock_total"], 0)
     data = stock_data(figures)
     level = _crossed(figures, figures.available)
     crossing = [(level, figures.product_id, data)] if level is not None else []
-    return [(STOCK_CHANGED, figures.product_id, data), *crossing]
+    return [*created, (STOCK_CHANGED, figures.product_id, data), *crossing]
+
+
+def product_columns(product: Product) -> dict[str, Any]:
+    """The product's column values that product_row_data reads."""
+    return {name: getattr(product, name) for name in _PRODUCT_DATA_COLUMNS}
 
 
 def product_data(product: Product) -> dict[str, Any]:
     """The product's own fields as the admin API names them (no prices, which depend on the
     currency asked for, and no categories or other linked rows)."""
-    return product_row_data({name: getattr(product, name) for name in _PRODUCT_DATA_COLUMNS})
+    return product_row_data(product_columns(product))
 
 
 _PRODUCT_DATA_COLUMNS = (

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from models.catalog import Product, ProductCategory
-from models.engine import Database
+from models.engine import Database, StatementCounter
 from models.inventory import StockTransaction
 from tests.catalog_helpers import (
     PRODUCT_CREATE,
@@ -329,3 +329,16 @@ async def test_concurrent_stock_settings_keep_the_ledger_whole(api: Api, db: Dat
     assert row is not None and row.stock_total in totals
     signed = sum(q if action == "INCREMENT" else -q for action, q in ledger)
     assert signed == row.stock_total  # every change went through the ledger, none was lost
+
+
+async def test_product_create_statements(api: Api, backend: str) -> None:
+    """productCreate with stock and a category, counted so that it cannot creep back: the
+    checks' lookups, then one INSERT each of the product, its link, its ledger row and its
+    three events (product.created, stock.changed, stock.low), and the version stamp."""
+    category = await create_category(api, "Lamps")
+    await create_product(api, "WARM-1")  # the process warms its caches
+    with StatementCounter() as counter:
+        await create_product(
+            api, "COUNT-1", categoryIds=[category["id"]], manageStock=True, stock=3
+        )
+    assert counter.count == {"sqlite": 13, "postgres": 14}[backend]  # 18, 19 before

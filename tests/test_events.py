@@ -157,7 +157,7 @@ async def test_an_order_s_stock_events_are_numbered_per_product(api: Api, db: Da
     order = await new_order(api, [(p, 2) for p in products])
     assert (await pay(api, order["id"]))["errors"] == []
     assert (await api.admin(CANCEL, {"id": order["id"]}))["orderCancel"]["errors"] == []
-    made = ["stock.changed", "product.created"]
+    made = ["product.created", "stock.changed"]
     plenty = [*made, "stock.changed", "stock.changed"]
     expected = [plenty, [*made, "stock.changed", "stock.low", "stock.changed"], plenty]
     for product, kinds in zip(products, expected, strict=True):
@@ -174,15 +174,16 @@ async def test_product_events(api: Api, db: Database) -> None:
     assert update["productUpdate"]["errors"] == []
     assert (await api.admin(PRODUCT_DELETE, {"id": created}))["productDelete"]["errors"] == []
     rows = await events_of(db, created)
-    # creating with stock 3 changes the stock (INCREMENT, low at once), then the product exists
+    # the product exists (with its stock 3), then its stock's events (INCREMENT, low at once)
     assert types(rows) == [
+        "product.created",
         "stock.changed",
         "stock.low",
-        "product.created",
         "product.updated",
         "product.deleted",
     ]
-    assert rows[2].data["stock"] == {"total": 3, "available": 3, "allocated": 0}
+    assert rows[0].data["stock"] == {"total": 3, "available": 3, "allocated": 0}
+    assert rows[1].data["stock"] == rows[0].data["stock"]
     assert rows[3].data["name"] == "Renamed" and rows[4].data["id"] == created
 
 
@@ -191,9 +192,9 @@ BULK = """mutation($inputs: [ProductInput!]!) { productBulkCreate(inputs: $input
 
 
 async def test_bulk_creation_emits_what_product_create_emits(api: Api, db: Database) -> None:
-    """Each product's events as productCreate writes them: its initial stock's (stock.changed,
-    and stock.low or stock.out where it starts there), then product.created, whose data is
-    made from the inserted rows: the same as product_data of the product read back."""
+    """Each product's events as productCreate writes them: product.created, whose data is
+    made from the inserted rows (the same as product_data of the product read back), then its
+    initial stock's (stock.changed, and stock.low or stock.out where it starts there)."""
     inputs: list[dict[str, Any]] = [
         {"sku": f"B-{n}", "name": f"Bulk {n}", "price": 100} for n in range(5)
     ]
@@ -203,8 +204,8 @@ async def test_bulk_creation_emits_what_product_create_emits(api: Api, db: Datab
     inputs[4].update(manageStock=True, stock=2)
     made = (await api.admin(BULK, {"inputs": inputs}))["productBulkCreate"]
     assert made["errors"] == []
-    low = ["stock.changed", "stock.low", "product.created"]
-    expected = [["product.created"], low, ["product.created"], low[::2], low]
+    low = ["product.created", "stock.changed", "stock.low"]
+    expected = [["product.created"], low, ["product.created"], low[:2], low]
     single = await new_product(api, stock=4)  # what productCreate writes, for comparison
     assert types(await events_of(db, single)) == low
     for product, kinds in zip(made["products"], expected, strict=True):
@@ -217,7 +218,7 @@ async def test_bulk_creation_emits_what_product_create_emits(api: Api, db: Datab
         async with db.reader() as session:
             stored = await session.get(Product, parsed[1])
             assert stored is not None
-            assert rows[-1].data == events.product_data(stored)
+            assert rows[0].data == events.product_data(stored)
 
 
 async def test_a_stock_change_costs_one_statement_more_per_event(
