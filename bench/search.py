@@ -7,6 +7,8 @@ python -m bench.search --backends postgres --size 1000000
 Each read is the storefront listing document of `make bench` (20 products with prices, stock
 status and categories), with and without `filter: {search}`, driven one client at a time
 (p50 is what the issue's figures compare); facets are productFacets with and without a search.
+Each scenario alternates with the plain listing, in ROUNDS rounds: its "x listing" is the
+median of its rounds' p50 over the listing's p50 of the same round.
 Every request runs (the response cache is off, as in `make bench`: it would answer the
 repeated listings without SQL); the unfiltered facets are kept under the catalogue stamp, so
 their p50 is a kept answer (computing them: about the first request's time).
@@ -17,9 +19,11 @@ productCreate per product, in products per second.
 import argparse
 import asyncio
 import json
+import statistics
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -80,22 +84,56 @@ async def _rate(admin: scenarios.Client, count: int, bulk: bool) -> float:
         return count / (time.perf_counter() - started)
 
 
+ROUNDS = 5
+"""Each scenario is measured in this many rounds, each a run of the plain listing then a run of
+the scenario (a fifth of the requests each), so that the ratio compares requests made under the
+same conditions: this machine's speed drifts by tens of percent from one minute to the next,
+and a listing measured once, before every scenario, made the ratios drift with it."""
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 2)
+
+
+async def _paired(
+    base: str, token: str, query: str, variables: dict[str, Any], load: scenarios.Load, cpu: Any
+) -> dict[str, Any]:
+    """The scenario's figures (medians over the rounds of each round's p50 and p99) and
+    `x_listing`, the median over the rounds of its p50 over the listing's p50 of that round."""
+    part = replace(load, requests=max(1, load.requests // ROUNDS), warmup=2)
+    listing = {"first": 20, "filter": None}
+    rounds = []
+    for _ in range(ROUNDS):
+        plain = await scenarios.read(base, token, scenarios.LISTING_FILTERED, listing, 1, part)
+        result = await scenarios.read(base, token, query, variables, 1, part, cpu)
+        rounds.append((plain, result))
+    figures = stats(rounds[-1][1])
+    figures.update(
+        p50_ms=_median([r.p50_ms for _, r in rounds]),
+        p99_ms=_median([r.p99_ms for _, r in rounds]),
+        requests=sum(r.requests for _, r in rounds),
+        errors=sum(r.errors for _, r in rounds),
+        listing_p50_ms=_median([p.p50_ms for p, _ in rounds]),
+        x_listing=_median([r.p50_ms / p.p50_ms for p, r in rounds if p.p50_ms]),
+    )
+    return figures
+
+
 async def _reads(base: str, token: str, load: scenarios.Load, cpu: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
     async def measure(label: str, query: str, variables: dict[str, Any]) -> None:
-        result = await scenarios.read(base, token, query, variables, 1, load, cpu)
-        out[label] = stats(result)
-        print(f"    {label}: p50 {result.p50_ms:.1f} ms", flush=True)
+        out[label] = figures = await _paired(base, token, query, variables, load, cpu)
+        print(f"    {label}: p50 {figures['p50_ms']:.1f} ms, x{figures['x_listing']}", flush=True)
 
     await measure("listing", scenarios.LISTING_FILTERED, {"first": 20, "filter": None})
     for label, term in SEARCHES.items():
         variables = {"first": 20, "filter": {"search": term}}
         await measure(f"search: {label}", scenarios.LISTING_FILTERED, variables)
     await measure("facets: whole catalogue", FACETS, {"filter": None})
-    await measure(
-        "facets: one word", FACETS, {"filter": {"search": SEARCHES["one word (5% match)"]}}
-    )
+    for label in ("one word (5% match)", "prefix (10% match)"):
+        variables = {"filter": {"search": SEARCHES[label]}}
+        await measure(f"facets: {label.split(' (')[0]}", FACETS, variables)
     return out
 
 
@@ -138,10 +176,9 @@ def table(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for backend, data in results["backends"].items():
-        base = data["listing"]["p50_ms"]
         for label, value in data.items():
             if isinstance(value, dict):
-                ratio = f"{value['p50_ms'] / base:.2f}" if base else "-"
+                ratio = f"{value['x_listing']:.2f}"
                 lines.append(
                     f"| {backend} | {data['size']:,} | {label} | {value['p50_ms']} | "
                     f"{value['p99_ms']} | {ratio} | {value['sql_statements'] or ''} |"

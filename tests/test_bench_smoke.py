@@ -143,3 +143,31 @@ def test_cart_bench_runs_every_scenario(tmp_path: Path) -> None:
         assert race["paid"] == 3 and race["oversold"] == 0 and race["other_errors"] == 0
         assert data["statements"]["cartItemAdd"] == 3
         assert len(data["statements"]) == 12 and min(data["statements"].values()) > 0
+
+
+def test_search_bench_runs_every_scenario(tmp_path: Path) -> None:
+    """`python -m bench.search` (issue 17) on a tiny catalogue: every search and facets
+    scenario, each paired with the listing, and both ways of creating products, without a
+    failed request."""
+    backends = _backends()
+    out = tmp_path / "search.json"
+    knobs = ["--size", "300", "--requests", "10", "--singles", "5", "--bulk", "20"]
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.search", "--backends", ",".join(backends), *knobs]
+        + ["--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = json.loads(out.read_text())["backends"]
+    assert list(results) == backends
+    for data in results.values():
+        reads = {label: value for label, value in data.items() if isinstance(value, dict)}
+        assert {"listing", "facets: one word", "facets: prefix"} <= set(reads)
+        assert sum(label.startswith("search: ") for label in reads) == 5
+        for label, value in reads.items():
+            assert value["errors"] == 0 and value["requests"] == 10, (label, value)
+            assert value["x_listing"] > 0
+        assert data["create products/s: productBulkCreate"] > 0
