@@ -47,15 +47,19 @@ DEFAULT_POOL_SIZE = 10
 """PostgreSQL connections a process pools unless told (the server passes its share of
 STOCKROOM_DATABASE_MAX_CONNECTIONS)."""
 POOL_WAIT_SECONDS = 30
-POSTGRES_SESSION_SETTINGS = {"max_parallel_workers_per_gather": "0"}
+POSTGRES_SESSION_SETTINGS = {"max_parallel_workers_per_gather": "0", "jit": "off"}
 """Set on every PostgreSQL connection of the server when it opens (by SET, not as startup
 parameters, which a connection pooler such as PgBouncer refuses unless told to ignore them).
-Its statements run without parallel workers.
-The API answers many small requests at once: workers would take cores from other requests,
-and starting them costs 3-4 ms, more than a search statement takes. The planner chose them
-from a guess (a tsquery given as a parameter is estimated at 0.5% of the rows): at 1M
-products a one-word search's name tier launched two workers to find no rows, 4 ms of a
-6 ms statement (over HTTP: one word 11.6 -> 6.7 ms, a listing 4.8 ms)."""
+The API answers many small requests at once, each statement taking milliseconds:
+- no parallel workers: they would take cores from other requests, and starting them costs
+  3-4 ms, more than a search statement takes. The planner chose them from a guess (a tsquery
+  given as a parameter is estimated at 0.5% of the rows): at 1M products a one-word search's
+  name tier launched two workers to find no rows, 4 ms of a 6 ms statement (over HTTP: one
+  word 11.6 -> 6.7 ms, a listing 4.8 ms);
+- no JIT compilation: PostgreSQL compiles a statement whose estimated cost passes
+  jit_above_cost (100,000) anew at every execution. Few of ours get there, and those gain
+  nothing from it: the whole catalogue's facets at 1M products compiled 30 functions, 20 ms
+  on top of a 0.46 s statement, and a backend's first compilation loads LLVM (0.47 s)."""
 
 _statement_count: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "statement_count", default=None

@@ -152,9 +152,9 @@ def test_search_bench_runs_every_scenario(tmp_path: Path) -> None:
     backends = _backends()
     out = tmp_path / "search.json"
     knobs = ["--size", "300", "--requests", "10", "--singles", "5", "--bulk", "20"]
+    knobs += ["--backends", ",".join(backends), "--out", str(out)]
     run = subprocess.run(
-        [sys.executable, "-m", "bench.search", "--backends", ",".join(backends), *knobs]
-        + ["--out", str(out)],
+        [sys.executable, "-m", "bench.search", *knobs],
         cwd=ROOT,
         capture_output=True,
         text=True,

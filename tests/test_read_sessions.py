@@ -45,13 +45,21 @@ async def _make_table(db: Database) -> None:
         await session.execute(text("CREATE TABLE probe (n INTEGER)"))
 
 
-async def test_postgres_statements_run_without_parallel_workers(db: Database) -> None:
-    """The server's PostgreSQL connections never plan parallel workers (models/engine.py,
-    POSTGRES_SESSION_SETTINGS): reads and writes alike."""
+COSTLY = text(
+    "EXPLAIN SELECT sum(a * b) FROM generate_series(1, 3000) a, generate_series(1, 3000) b"
+)
+"""Planned at a cost past jit_above_cost's default (100,000): PostgreSQL would JIT-compile it."""
+
+
+async def test_postgres_statements_run_without_parallel_workers_or_jit(db: Database) -> None:
+    """The server's PostgreSQL connections never plan parallel workers nor compile a costly
+    statement (models/engine.py, POSTGRES_SESSION_SETTINGS): reads and writes alike."""
     if db.is_sqlite:
-        pytest.skip("PostgreSQL's planner setting")
+        pytest.skip("PostgreSQL's planner settings")
     show = text("SHOW max_parallel_workers_per_gather")
     async with db.reader() as session:
         assert (await session.execute(show)).scalar_one() == "0"
+        assert not any("JIT" in line for line in (await session.execute(COSTLY)).scalars())
     async with db.transaction() as session:
         assert (await session.execute(show)).scalar_one() == "0"
+        assert not any("JIT" in line for line in (await session.execute(COSTLY)).scalars())
