@@ -108,33 +108,29 @@ async def test_wrk_driver_reads_the_ceiling_app() -> None:
     assert 0 < result.p50_ms <= result.p99_ms
 
 
-@pytest.mark.slow
-def test_cart_bench_runs_every_scenario(tmp_path: Path) -> None:
-    """`python -m bench.carts` (issue 11) on a tiny catalogue: adds, flows, the race and the
-    statements of every cart, order and payment mutation, without a failed request."""
+def _run_bench(module: str, knobs: list[str], tmp_path: Path) -> dict[str, Any]:
+    """Run `python -m module` on every backend there is (with `knobs`): its results by backend."""
     backends = _backends()
-    out = tmp_path / "carts.json"
-    knobs = ["--size", "50", "--adds", "10", "--flows", "4", "--units", "3", "--buyers", "8"]
+    out = tmp_path / "results.json"
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.carts",
-            "--backends",
-            ",".join(backends),
-            *knobs,
-            "--out",
-            str(out),
-        ],
+        [sys.executable, "-m", module, *knobs, "--backends", ",".join(backends), "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    results = json.loads(out.read_text())["backends"]
+    results: dict[str, Any] = json.loads(out.read_text())["backends"]
     assert list(results) == backends
-    for data in results.values():
+    return results
+
+
+@pytest.mark.slow
+def test_cart_bench_runs_every_scenario(tmp_path: Path) -> None:
+    """`python -m bench.carts` (issue 11) on a tiny catalogue: adds, flows, the race and the
+    statements of every cart, order and payment mutation, without a failed request."""
+    knobs = ["--size", "50", "--adds", "10", "--flows", "4", "--units", "3", "--buyers", "8"]
+    for data in _run_bench("bench.carts", knobs, tmp_path).values():
         for key in ("cart_item_add", "checkout_flow"):
             for clients in ("c1", "c16"):
                 assert data[key][clients]["errors"] == 0, data[key]
@@ -149,21 +145,8 @@ def test_search_bench_runs_every_scenario(tmp_path: Path) -> None:
     """`python -m bench.search` (issue 17) on a tiny catalogue: every search and facets
     scenario, each paired with the listing, and both ways of creating products, without a
     failed request."""
-    backends = _backends()
-    out = tmp_path / "search.json"
     knobs = ["--size", "300", "--requests", "10", "--singles", "5", "--bulk", "20"]
-    knobs += ["--backends", ",".join(backends), "--out", str(out)]
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.search", *knobs],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    results = json.loads(out.read_text())["backends"]
-    assert list(results) == backends
-    for data in results.values():
+    for data in _run_bench("bench.search", knobs, tmp_path).values():
         reads = {label: value for label, value in data.items() if isinstance(value, dict)}
         assert {"listing", "facets: one word", "facets: prefix"} <= set(reads)
         assert sum(label.startswith("search: ") for label in reads) == 5
